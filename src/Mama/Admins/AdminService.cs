@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Mama.Audit;
+using Mama.Data;
+using Mama.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Admins;
+
+/// <summary>Sign-in, passwords and admin accounts, for the API and the UI alike. Every outcome is audited.</summary>
+public sealed partial class AdminService(
+    UserManager<AdminAccount> accounts,
+    SignInManager<AdminAccount> signIn,
+    MamaDbContext db,
+    AuditLog audit,
+    TimeProvider clock)
+{
+    private const string InvalidCredentials = "Invalid username or password.";
+
+    /// <summary>Checks a username and password; throws 401 (same answer for unknown user and wrong password) or 423 when locked out.</summary>
+    public async Task<SignedInAdmin> AuthenticateAsync(string? username, string? password, Actor origin, CancellationToken ct = default)
+    {
+        RequireFields(("username", username), ("password", password));
+        var who = origin with { Name = username! };
+        var account = await accounts.FindByNameAsync(username!);
+        if (account is null)
+        {
+            // Spend the same hashing time as a real check, so response time does not reveal which usernames exist.
+            accounts.PasswordHasher.VerifyHashedPassword(new AdminAccount(), DummyHash.Value, password!);
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Reason: "unknown username"), ct);
+            throw ProblemException.Unauthorized(InvalidCredentials);
+        }
+
+        if (await accounts.IsLockedOutAsync(account))
+        {
+            var retryAfter = (account.LockoutEnd ?? clock.GetUtcNow()) - clock.GetUtcNow();
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Reason: "locked out"), ct);
+            throw new ProblemException(423, "Locked", "Too many failed sign-ins. The account is locked; try again later.")
+            {
+                RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1),
+            };
+        }
+
+        var result = await signIn.CheckPasswordSignInAsync(account, password!, lockoutOnFailure: true);
+        if (!result.Succeeded)
+        {
+            var reason = result.IsLockedOut ? "wrong password; account now locked" : "wrong password";
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Reason: reason), ct);
+            throw ProblemException.Unauthorized(InvalidCredentials);
+        }
+
+        await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Success, 200), ct);
+        return new SignedInAdmin(account, await RoleOfAsync(account));
+    }
+
+    public async Task<MeResponse> GetMeAsync(string username)
+    {
+        var account = await accounts.FindByNameAsync(username) ?? throw ProblemException.Unauthorized("The account no longer exists.");
+        return new MeResponse(account.UserName!, await RoleOfAsync(account), account.MustChangePassword);
+    }
+
+    public async Task ChangeOwnPasswordAsync(string username, string? currentPassword, string? newPassword, Actor actor, CancellationToken ct = default)
+    {
+        RequireFields(("current_password", currentPassword), ("new_password", newPassword));
+        var account = await accounts.FindByNameAsync(username) ?? throw ProblemException.Unauthorized("The account no longer exists.");
+        if (!await accounts.CheckPasswordAsync(account, currentPassword!))
+            await RefuseAsync(actor, "auth.password_change", [], 400, "wrong current password",
+                ProblemException.Validation("current_password", "The current password is wrong."), ct);
+        await ValidateNewPasswordAsync(account, newPassword!, actor, "auth.password_change", ct);
+
+        account.MustChangePassword = false;
+        await SaveAuditedAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Success, 204, Detail: new { username }),
+            () => accounts.ChangePasswordAsync(account, currentPassword!, newPassword!));
+    }
+
+    public async Task<AdminListResponse> ListAsync(CancellationToken ct = default)
+    {
+        var superAdmins = (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Select(a => a.Id).ToHashSet();
+        var now = clock.GetUtcNow();
+        var all = await db.Users.AsNoTracking().OrderBy(a => a.UserName).ToListAsync(ct);
+        return new AdminListResponse(all.Select(a => new AdminResponse(
+            a.UserName!, superAdmins.Contains(a.Id) ? Roles.SuperAdmin : Roles.Admin, a.MustChangePassword,
+            a.CreatedAt, a.CreatedBy, a.LockoutEnd > now)).ToList());
+    }
+
+    public async Task<AdminResponse> CreateAsync(CreateAdminRequest request, Actor actor, CancellationToken ct = default)
+    {
+        RequireFields(("username", request.Username), ("password", request.Password));
+        var username = request.Username!.Trim();
+        var role = ParseRole(request.Role);
+        if (!UsernamePattern().IsMatch(username))
+            throw ProblemException.Validation("username", "Use 1–64 letters, digits, '.', '_', '@' or '-'.");
+        if (await accounts.FindByNameAsync(username) is not null)
+            await RefuseAsync(actor, "admin.create", [], 409, "username taken",
+                ProblemException.Conflict($"An admin named '{username}' already exists."), ct);
+
+        var account = new AdminAccount
+        {
+            UserName = username,
+            CreatedAt = clock.GetUtcNow(),
+            CreatedBy = actor.Name,
+            MustChangePassword = true,
+        };
+        await ValidateNewPasswordAsync(account, request.Password!, actor, "admin.create", ct);
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await SaveAuditedAsync(new AuditEntry(actor, "admin.create", AuditResult.Success, 201, Detail: new { username, role }),
+            () => accounts.CreateAsync(account, request.Password!));
+        Check(await accounts.AddToRoleAsync(account, role));
+        await tx.CommitAsync(ct);
+        return new AdminResponse(username, role, account.MustChangePassword, account.CreatedAt, account.CreatedBy, false);
+    }
+
+    public async Task DeleteAsync(string username, Actor actor, CancellationToken ct = default)
+    {
+        var account = await FindOrRefuseAsync(username, actor, "admin.delete", ct);
+        if (string.Equals(account.UserName, actor.Name, StringComparison.OrdinalIgnoreCase))
+            await RefuseAsync(actor, "admin.delete", [], 409, "cannot delete yourself",
+                ProblemException.Conflict("You cannot delete your own account."), ct);
+        if (await accounts.IsInRoleAsync(account, Roles.SuperAdmin)
+            && (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count <= 1)
+            await RefuseAsync(actor, "admin.delete", [], 409, "last super admin",
+                ProblemException.Conflict("The last super admin cannot be deleted."), ct);
+
+        await SaveAuditedAsync(new AuditEntry(actor, "admin.delete", AuditResult.Success, 204, Detail: new { username = account.UserName }),
+            () => accounts.DeleteAsync(account));
+    }
+
+    public async Task ResetPasswordAsync(string username, string? newPassword, Actor actor, CancellationToken ct = default)
+    {
+        RequireFields(("new_password", newPassword));
+        var account = await FindOrRefuseAsync(username, actor, "admin.password_reset", ct);
+        await ValidateNewPasswordAsync(account, newPassword!, actor, "admin.password_reset", ct);
+
+        account.PasswordHash = accounts.PasswordHasher.HashPassword(account, newPassword!);
+        account.MustChangePassword = true;
+        account.LockoutEnd = null;
+        account.AccessFailedCount = 0;
+        // A new stamp ends the account's existing tokens and cookie sessions.
+        await SaveAuditedAsync(new AuditEntry(actor, "admin.password_reset", AuditResult.Success, 204, Detail: new { username = account.UserName }),
+            () => accounts.UpdateSecurityStampAsync(account));
+    }
+
+    public async Task<string> RoleOfAsync(AdminAccount account) =>
+        (await accounts.GetRolesAsync(account)).Contains(Roles.SuperAdmin) ? Roles.SuperAdmin : Roles.Admin;
+
+    private async Task<AdminAccount> FindOrRefuseAsync(string username, Actor actor, string action, CancellationToken ct)
+    {
+        var account = await accounts.FindByNameAsync(username);
+        if (account is null)
+            await RefuseAsync(actor, action, [], 404, "no such admin", ProblemException.NotFound($"No admin named '{username}'."), ct);
+        return account!;
+    }
+
+    private async Task ValidateNewPasswordAsync(AdminAccount account, string password, Actor actor, string action, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        foreach (var validator in accounts.PasswordValidators)
+        {
+            var result = await validator.ValidateAsync(accounts, account, password);
+            problems.AddRange(result.Errors.Select(e => e.Description));
+        }
+        if (problems.Count > 0)
+        {
+            var field = action == "admin.create" ? "password" : "new_password";
+            await RefuseAsync(actor, action, [], 400, "weak password",
+                ProblemException.Validation(new Dictionary<string, string[]> { [field] = problems.Distinct().ToArray() }), ct);
+        }
+    }
+
+    /// <summary>Writes the refusal's audit event, then throws the problem. Returns only in the compiler's eyes.</summary>
+    private async Task RefuseAsync(Actor actor, string action, string[] userIds, int status, string reason, ProblemException problem, CancellationToken ct)
+    {
+        await audit.WriteAsync(new AuditEntry(actor, action, AuditResult.Failure, status, userIds, Reason: reason), ct);
+        throw problem;
+    }
+
+    /// <summary>Stages the event so Identity's own SaveChanges writes it with the change; drops it if Identity refuses.</summary>
+    private async Task SaveAuditedAsync(AuditEntry entry, Func<Task<IdentityResult>> change)
+    {
+        audit.Stage(db, entry);
+        var result = await change();
+        if (!result.Succeeded)
+        {
+            foreach (var staged in db.ChangeTracker.Entries<AuditEvent>().Where(e => e.State == EntityState.Added).ToList())
+                staged.State = EntityState.Detached;
+            Check(result);
+        }
+    }
+
+    private static void Check(IdentityResult result)
+    {
+        if (result.Succeeded) return;
+        if (result.Errors.Any(e => e.Code == "ConcurrencyFailure"))
+            throw ProblemException.Conflict("The account was changed by someone else at the same time. Try again.");
+        throw ProblemException.BadRequest(string.Join(" ", result.Errors.Select(e => e.Description)));
+    }
+
+    private static string ParseRole(string? role) => role?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "admin" => Roles.Admin,
+        "superadmin" or "super_admin" => Roles.SuperAdmin,
+        _ => throw ProblemException.Validation("role", "Must be 'admin' or 'super_admin'."),
+    };
+
+    internal static void RequireFields(params (string Name, string? Value)[] fields)
+    {
+        var missing = fields.Where(f => string.IsNullOrEmpty(f.Value)).ToDictionary(f => f.Name, _ => new[] { "This field is required." });
+        if (missing.Count > 0) throw ProblemException.Validation(missing);
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9._@\-]{1,64}$")]
+    private static partial Regex UsernamePattern();
+
+    private static class DummyHash
+    {
+        public static readonly string Value = new PasswordHasher<AdminAccount>().HashPassword(new AdminAccount(), Guid.NewGuid().ToString(null, CultureInfo.InvariantCulture));
+    }
+}

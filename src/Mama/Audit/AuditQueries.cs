@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Mama.Data;
+using Mama.Http;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Audit;
+
+/// <summary>Reads the audit log for the API and the UI.</summary>
+public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
+{
+    public const int MaxPageSize = 500;
+
+    public async Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken ct)
+    {
+        var page = query.Page ?? 1;
+        var pageSize = query.PageSize ?? 50;
+        var errors = new Dictionary<string, string[]>();
+        if (page < 1) errors["page"] = ["Must be 1 or more."];
+        if (pageSize is < 1 or > MaxPageSize) errors["page_size"] = [$"Must be between 1 and {MaxPageSize}."];
+        AuditResult? result = null;
+        if (query.Result is { Length: > 0 } r)
+        {
+            if (Enum.TryParse<AuditResult>(r, ignoreCase: true, out var parsed) && !int.TryParse(r, out _)) result = parsed;
+            else errors["result"] = ["Must be success, failure or denied."];
+        }
+        if (query.From > query.To) errors["from"] = ["Must not be after 'to'."];
+        if (query.UserId is { } uid && uid.Contains(' ')) errors["user_id"] = ["User IDs never contain spaces."];
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var events = db.AuditEvents.AsNoTracking();
+        if (query.AsOfId is { } asOf) events = events.Where(e => e.Id <= asOf);
+        if (!string.IsNullOrEmpty(query.Actor)) events = events.Where(e => e.Actor == query.Actor);
+        if (!string.IsNullOrEmpty(query.Action)) events = events.Where(e => e.Action == query.Action);
+        if (result is { } res) events = events.Where(e => e.Result == res);
+        if (query.From is { } from) events = events.Where(e => e.At >= from);
+        if (query.To is { } to) events = events.Where(e => e.At <= to);
+        if (!string.IsNullOrEmpty(query.UserId))
+        {
+            var needle = " " + query.UserId + " ";
+            events = events.Where(e => e.UserIds.Contains(needle));
+        }
+
+        var total = await events.CountAsync(ct);
+        var rows = await events.OrderByDescending(e => e.Id)
+            .Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct);
+        var items = rows.Select(e => new AuditItem(
+            e.Id, e.At, e.Actor, e.Action,
+            e.UserIds.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            JsonDocument.Parse(e.Detail).RootElement.Clone(),
+            JsonNamingPolicyResult(e.Result), e.StatusCode, e.Reason, e.Ip, e.TraceId)).ToList();
+        return new AuditPage(items, total, page, pageSize, query.AsOfId ?? (items.Count > 0 && page == 1 ? items[0].Id : null));
+    }
+
+    private static string JsonNamingPolicyResult(AuditResult result) => result.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,102 @@
+using System.Data.Common;
+using Mama.Admins;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Mama.Data;
+
+public static class DatabaseSetup
+{
+    /// <summary>
+    /// Registers <see cref="IDbContextFactory{MamaDbContext}"/> and a scoped <see cref="MamaDbContext"/>
+    /// on the configured provider. <c>ConnectionStrings:Mama</c> overrides the SQLite file for both.
+    /// </summary>
+    public static IServiceCollection AddMamaDatabase(this IServiceCollection services, IConfiguration configuration, string dataPath)
+    {
+        var options = configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var connectionString = configuration.GetConnectionString("Mama");
+        if (options.IsPostgres)
+        {
+            if (string.IsNullOrWhiteSpace(connectionString))
+                throw new InvalidOperationException("Database:Provider is postgres but ConnectionStrings:Mama (env ConnectionStrings__Mama) is not set.");
+            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString));
+            return services.AddContextAdapters<PostgresMamaDbContext>();
+        }
+
+        if (!options.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Database:Provider must be 'sqlite' or 'postgres', not '{options.Provider}'.");
+        connectionString = string.IsNullOrWhiteSpace(connectionString)
+            ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataPath, "mama.db"), Pooling = true }.ToString()
+            : connectionString;
+        EnsureSqliteFolder(connectionString);
+        services.AddPooledDbContextFactory<SqliteMamaDbContext>(o => o.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
+        return services.AddContextAdapters<SqliteMamaDbContext>();
+    }
+
+    private static IServiceCollection AddContextAdapters<TContext>(this IServiceCollection services) where TContext : MamaDbContext
+    {
+        services.AddSingleton<IDbContextFactory<MamaDbContext>>(sp => new FactoryAdapter<TContext>(sp.GetRequiredService<IDbContextFactory<TContext>>()));
+        services.AddScoped<MamaDbContext>(sp => sp.GetRequiredService<IDbContextFactory<TContext>>().CreateDbContext());
+        return services;
+    }
+
+    private static void EnsureSqliteFolder(string connectionString)
+    {
+        var file = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!string.IsNullOrEmpty(folder) && file != ":memory:") Directory.CreateDirectory(folder);
+    }
+
+    /// <summary>Applies migrations and seeds what every installation needs.</summary>
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<MamaDbContext>();
+        if (db.Database.IsSqlite())
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        await db.Database.MigrateAsync(ct);
+        await scope.ServiceProvider.GetRequiredService<SuperAdminSeeder>().SeedAsync(ct);
+    }
+
+    private sealed class FactoryAdapter<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<MamaDbContext>
+        where TContext : MamaDbContext
+    {
+        public MamaDbContext CreateDbContext() => inner.CreateDbContext();
+    }
+
+    /// <summary>Every SQLite connection commits durably (FULL) and waits for a busy writer instead of failing.</summary>
+    private sealed class SqlitePragmas : DbConnectionInterceptor
+    {
+        private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            command.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>Used by <c>dotnet ef migrations add … --context SqliteMamaDbContext</c>.</summary>
+public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteMamaDbContext>
+{
+    public SqliteMamaDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteMamaDbContext>().UseSqlite("Data Source=design.db").Options);
+}
+
+/// <summary>Used by <c>dotnet ef migrations add … --context PostgresMamaDbContext</c>; never connects.</summary>
+public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresMamaDbContext>
+{
+    public PostgresMamaDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresMamaDbContext>().UseNpgsql("Host=localhost;Database=mama_design").Options);
+}

@@ -1,0 +1,112 @@
+using Mama.Admins;
+using Mama.ApiClients;
+using Mama.Audit;
+using Mama.Users;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Data;
+
+/// <summary>
+/// The one model for both providers. Each provider has a derived context only so that its migrations
+/// live apart (<see cref="SqliteMamaDbContext"/>, <see cref="PostgresMamaDbContext"/>).
+/// Identity's <c>Users</c> set holds admin accounts; mama's users are <see cref="KeyUsers"/>.
+/// </summary>
+public abstract class MamaDbContext(DbContextOptions options)
+    : IdentityDbContext<AdminAccount, IdentityRole, string>(options), IDataProtectionKeyContext
+{
+    public DbSet<User> KeyUsers => Set<User>();
+    public DbSet<ApiClient> ApiClients => Set<ApiClient>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.Entity<AdminAccount>().ToTable("admin_accounts");
+        builder.Entity<IdentityRole>().ToTable("admin_roles");
+        builder.Entity<IdentityUserRole<string>>().ToTable("admin_account_roles");
+        builder.Entity<IdentityUserClaim<string>>().ToTable("admin_account_claims");
+        builder.Entity<IdentityUserLogin<string>>().ToTable("admin_account_logins");
+        builder.Entity<IdentityUserToken<string>>().ToTable("admin_account_tokens");
+        builder.Entity<IdentityRoleClaim<string>>().ToTable("admin_role_claims");
+        builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+
+        builder.Entity<User>(user =>
+        {
+            user.ToTable("users");
+            user.HasIndex(u => u.UserId).IsUnique();
+            user.HasIndex(u => u.Organization);
+            user.HasIndex(u => u.CreatedAt);
+            user.HasIndex(u => u.UpdatedAt);
+            user.HasIndex(u => new { u.SyncState, u.NextSyncAt });
+            user.Property(u => u.UserId).HasMaxLength(128);
+            user.Property(u => u.Organization).HasMaxLength(200);
+            user.Property(u => u.ExtraInfo).HasMaxLength(4000);
+            user.Property(u => u.KeyEncryptionKeyId).HasMaxLength(64);
+            user.Property(u => u.KeyLastFour).HasMaxLength(4);
+            user.Property(u => u.SyncState).HasConversion<string>().HasMaxLength(16);
+            user.Property(u => u.SyncError).HasMaxLength(1000);
+            user.Property(u => u.SyncLeaseOwner).HasMaxLength(64);
+            user.Property(u => u.Version).IsConcurrencyToken();
+            user.HasMany(u => u.AllowedModels).WithOne().HasForeignKey(m => m.UserDbId).OnDelete(DeleteBehavior.Cascade);
+            user.HasMany(u => u.AllowedServices).WithOne().HasForeignKey(s => s.UserDbId).OnDelete(DeleteBehavior.Cascade);
+        });
+        builder.Entity<UserAllowedModel>(model =>
+        {
+            model.ToTable("user_allowed_models");
+            model.HasKey(m => new { m.UserDbId, m.Name });
+            model.HasIndex(m => m.Name);
+            model.Property(m => m.Name).HasMaxLength(200);
+        });
+        builder.Entity<UserAllowedService>(service =>
+        {
+            service.ToTable("user_allowed_services");
+            service.HasKey(s => new { s.UserDbId, s.Name });
+            service.HasIndex(s => s.Name);
+            service.Property(s => s.Name).HasMaxLength(200);
+        });
+
+        builder.Entity<ApiClient>(client =>
+        {
+            client.ToTable("api_clients");
+            client.HasIndex(c => c.Name).IsUnique();
+            client.HasIndex(c => c.TokenHash).IsUnique();
+            client.Property(c => c.Name).HasMaxLength(100);
+            client.Property(c => c.Service).HasMaxLength(200);
+            client.Property(c => c.TokenHash).HasMaxLength(64);
+            client.Property(c => c.Scope).HasConversion<string>().HasMaxLength(16);
+        });
+
+        builder.Entity<AuditEvent>(audit =>
+        {
+            audit.ToTable("audit_events");
+            audit.HasIndex(a => a.At);
+            audit.HasIndex(a => a.Actor);
+            audit.HasIndex(a => a.Action);
+            audit.Property(a => a.Actor).HasMaxLength(200);
+            audit.Property(a => a.Action).HasMaxLength(64);
+            audit.Property(a => a.Result).HasConversion<string>().HasMaxLength(16);
+            audit.Property(a => a.Reason).HasMaxLength(1000);
+            audit.Property(a => a.Ip).HasMaxLength(64);
+            audit.Property(a => a.TraceId).HasMaxLength(64);
+        });
+    }
+}
+
+public sealed class SqliteMamaDbContext(DbContextOptions<SqliteMamaDbContext> options) : MamaDbContext(options)
+{
+    protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
+    {
+        // SQLite cannot order or compare DateTimeOffset; store UTC ticks so ORDER BY and ranges work.
+        configuration.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+        configuration.Properties<DateTimeOffset?>().HaveConversion<UtcTicksConverter>();
+    }
+
+    private sealed class UtcTicksConverter() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+        v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
+}
+
+public sealed class PostgresMamaDbContext(DbContextOptions<PostgresMamaDbContext> options) : MamaDbContext(options);

@@ -1,0 +1,28 @@
+namespace Mama.Http;
+
+/// <summary>
+/// An expected failure that becomes an RFC 9457 problem+json response.
+/// <see cref="Exception.Message"/> is the problem's detail, so it must never hold a key, token or password.
+/// </summary>
+public sealed class ProblemException(int status, string title, string detail, IDictionary<string, string[]>? errors = null)
+    : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public IDictionary<string, string[]>? Errors { get; } = errors;
+    public IDictionary<string, object?> Extensions { get; } = new Dictionary<string, object?>();
+    public TimeSpan? RetryAfter { get; init; }
+
+    public static ProblemException BadRequest(string detail) => new(400, "Bad request", detail);
+    public static ProblemException Unauthorized(string detail) => new(401, "Unauthorized", detail);
+    public static ProblemException Forbidden(string detail) => new(403, "Forbidden", detail);
+    public static ProblemException NotFound(string detail) => new(404, "Not found", detail);
+    public static ProblemException Conflict(string detail) => new(409, "Conflict", detail);
+    public static ProblemException Unavailable(string detail) => new(503, "Service unavailable", detail);
+
+    public static ProblemException Validation(string field, string message) =>
+        Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ProblemException Validation(IDictionary<string, string[]> errors) =>
+        new(400, "Validation failed", "One or more fields are invalid: " + string.Join(", ", errors.Keys) + ".", errors);
+}

@@ -1,0 +1,70 @@
+using System.Data.Common;
+using Mama.Audit;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Mama.Http;
+
+/// <summary>The one place where exceptions become problem+json. No stack trace or exception text of an unexpected error leaves the process.</summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        ProblemDetails problem;
+        switch (exception)
+        {
+            case ProblemException p:
+                problem = p.Errors is null ? new ProblemDetails() : new HttpValidationProblemDetails(p.Errors);
+                problem.Status = p.Status;
+                problem.Title = p.Title;
+                problem.Detail = p.Message;
+                foreach (var (k, v) in p.Extensions) problem.Extensions[k] = v;
+                if (p.RetryAfter is { } retry)
+                    http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case BadHttpRequestException bad:
+                // Kestrel and minimal-API binding failures: malformed JSON, wrong types, body too large.
+                problem = new ProblemDetails
+                {
+                    Status = bad.StatusCode,
+                    Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request",
+                    Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                        ? "The request body is larger than the 1 MiB limit."
+                        : DescribeBadRequest(bad),
+                };
+                break;
+            case AuditUnavailableException:
+                logger.LogError(exception, "Audit log unavailable; refusing the request");
+                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = "The audit log cannot be written right now, so the request was refused. Try again shortly." };
+                break;
+            case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException:
+                logger.LogError(exception, "Database failure");
+                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = "The database is unavailable right now. Nothing was changed; try again shortly." };
+                break;
+            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+                return true;
+            default:
+                logger.LogError(exception, "Unhandled exception");
+                problem = new ProblemDetails { Status = 500, Title = "Internal server error", Detail = "An unexpected error occurred." };
+                break;
+        }
+
+        problem.Extensions["trace_id"] = System.Diagnostics.Activity.Current?.Id ?? http.TraceIdentifier;
+        http.Response.StatusCode = problem.Status ?? 500;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static string DescribeBadRequest(BadHttpRequestException bad) =>
+        bad.InnerException is System.Text.Json.JsonException json
+            ? $"The request body is not valid JSON for this endpoint ({Sanitize(json.Message)})."
+            : bad.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase) || bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase)
+                ? "The request body is missing or is not valid JSON for this endpoint."
+                : "The request is malformed.";
+
+    // System.Text.Json messages name the path and position, never the value; keep only the first sentence.
+    private static string Sanitize(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message.TrimEnd('.');
+    }
+}

@@ -1,0 +1,95 @@
+using System.Security.Claims;
+using Mama.Admins;
+using Mama.Data;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Mama.Security;
+
+public static class AuthenticationSetup
+{
+    /// <summary>Chooses bearer tokens for the API and the Identity cookie for the UI.</summary>
+    public const string Scheme = "mama";
+
+    public static IServiceCollection AddMamaAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment env, string dataPath)
+    {
+        services.AddOptions<JwtOptions>().BindConfiguration("Mama:Jwt");
+        services.AddSingleton(new SigningKey(JwtOptions.ResolveSigningKey(configuration["Mama:Jwt:SigningKey"], env, dataPath)));
+        services.AddSingleton<TokenService>();
+
+        services.AddIdentity<AdminAccount, IdentityRole>(o =>
+            {
+                o.Lockout.MaxFailedAccessAttempts = 5;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(5);
+                o.Lockout.AllowedForNewUsers = true;
+                // Length over composition rules (NIST SP 800-63B); PasswordRules adds the deny-list.
+                o.Password.RequiredLength = PasswordRules.MinLength;
+                o.Password.RequireDigit = false;
+                o.Password.RequireLowercase = false;
+                o.Password.RequireUppercase = false;
+                o.Password.RequireNonAlphanumeric = false;
+                o.Password.RequiredUniqueChars = 1;
+                o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-";
+            })
+            .AddEntityFrameworkStores<MamaDbContext>()
+            .AddPasswordValidator<PasswordRules>();
+
+        // A password change or deletion must end existing cookie sessions at once, not after 30 minutes.
+        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero);
+        services.ConfigureApplicationCookie(o =>
+        {
+            o.LoginPath = "/login";
+            o.LogoutPath = "/logout";
+            o.AccessDeniedPath = "/forbidden";
+            o.Cookie.Name = "mama.auth";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+        });
+
+        services.AddAuthentication(o =>
+            {
+                o.DefaultScheme = Scheme;
+                o.DefaultAuthenticateScheme = Scheme;
+                o.DefaultChallengeScheme = Scheme;
+                o.DefaultForbidScheme = Scheme;
+            })
+            .AddPolicyScheme(Scheme, "Bearer for /api, cookie for the UI", o => o.ForwardDefaultSelector = http =>
+                http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : IdentityConstants.ApplicationScheme)
+            .AddJwtBearer(o =>
+            {
+                o.MapInboundClaims = false;
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = JwtOptions.Issuer,
+                    ValidAudience = JwtOptions.Audience,
+                    NameClaimType = "name",
+                    RoleClaimType = "role",
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+                o.Events = new JwtBearerEvents { OnTokenValidated = RejectRevokedTokenAsync };
+            });
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKey>((o, key) => o.TokenValidationParameters.IssuerSigningKey = key.Key);
+
+        services.AddAuthorizationBuilder().AddMamaPolicies();
+        return services;
+    }
+
+    /// <summary>A token is valid only while its account exists with the same security stamp and role.</summary>
+    private static async Task RejectRevokedTokenAsync(TokenValidatedContext context)
+    {
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<UserManager<AdminAccount>>();
+        var principal = context.Principal!;
+        var account = await accounts.FindByIdAsync(principal.FindFirstValue("sub") ?? "");
+        if (account is null || account.SecurityStamp != principal.FindFirstValue(TokenService.StampClaim))
+        {
+            context.Fail("The token has been revoked.");
+            return;
+        }
+        var roles = await accounts.GetRolesAsync(account);
+        if (!roles.Contains(principal.FindFirstValue("role") ?? "")) context.Fail("The account's role has changed.");
+    }
+}

@@ -1,0 +1,59 @@
+namespace Mama.Users;
+
+/// <summary>A person or workload that owns one LiteLLM virtual key. The row is the desired state of that key.</summary>
+public sealed class User
+{
+    public long Id { get; set; }
+    public required string UserId { get; set; }
+    public string Organization { get; set; } = "";
+    public string ExtraInfo { get; set; } = "";
+
+    /// <summary>AES-GCM ciphertext of the key (nonce + ciphertext + tag); never the key itself.</summary>
+    public byte[] KeyCiphertext { get; set; } = [];
+    /// <summary>Which encryption key sealed <see cref="KeyCiphertext"/>, so keys can be rotated.</summary>
+    public string KeyEncryptionKeyId { get; set; } = "";
+    /// <summary>The last four characters of the key, for the "sk-…abcd" preview without decrypting.</summary>
+    public string KeyLastFour { get; set; } = "";
+
+    public List<UserAllowedModel> AllowedModels { get; set; } = [];
+    public List<UserAllowedService> AllowedServices { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public DateTimeOffset UpdatedAt { get; set; }
+    public string UpdatedBy { get; set; } = "";
+
+    /// <summary>Set when the user is deleted; the row stays as a tombstone until its key is gone from LiteLLM.</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
+
+    public SyncState SyncState { get; set; } = SyncState.Pending;
+    public string? SyncError { get; set; }
+    public int SyncAttempts { get; set; }
+    public DateTimeOffset? LastSyncedAt { get; set; }
+    public DateTimeOffset? NextSyncAt { get; set; }
+    /// <summary>Row lease so that two instances never sync the same user at once.</summary>
+    public DateTimeOffset? SyncLeaseUntil { get; set; }
+    public string? SyncLeaseOwner { get; set; }
+
+    /// <summary>Bumped on every change of desired state; a sync only marks "synced" the version it pushed.</summary>
+    public long Version { get; set; }
+}
+
+public sealed class UserAllowedModel
+{
+    public long UserDbId { get; set; }
+    public required string Name { get; set; }
+}
+
+public sealed class UserAllowedService
+{
+    public long UserDbId { get; set; }
+    public required string Name { get; set; }
+}
+
+public enum SyncState
+{
+    Pending,
+    Synced,
+    Error,
+}
