@@ -1,8 +1,11 @@
 using Mama.Admins;
+using Mama.ApiClients;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
+using Mama.LiteLlm;
 using Mama.Security;
+using Mama.Users;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Scalar.AspNetCore;
@@ -18,9 +21,13 @@ builder.Services.AddMamaAuthentication(builder.Configuration, builder.Environmen
 builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditedAuthorizationResultHandler>();
 builder.Services.AddAntiforgery();
 
+builder.Services.AddLiteLlm(builder.Configuration);
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSingleton<AuditQueries>();
 builder.Services.AddScoped<AdminService>();
+builder.Services.AddSingleton<UserService>();
+builder.Services.AddSingleton<ApiClientService>();
+builder.Services.AddSingleton<KeyLookup>();
 builder.Services.AddScoped<SuperAdminSeeder>();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
@@ -32,11 +39,22 @@ builder.Services.AddMamaHealthChecks();
 
 var app = builder.Build();
 
+try
+{
+    app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException e)
+{
+    // A missing setting is an operator's mistake, not a crash: one line that names it.
+    Console.Error.WriteLine("mama cannot start: " + string.Join(" ", e.Failures));
+    return 1;
+}
+
 await DatabaseSetup.MigrateAsync(app.Services);
 if (args.Contains("migrate"))
 {
     Console.WriteLine("Database migrated.");
-    return;
+    return 0;
 }
 
 app.UseExceptionHandler();
@@ -52,9 +70,14 @@ app.MapMamaHealthChecks();
 app.MapAuthApi();
 app.MapAdminsApi();
 app.MapAuditApi();
+app.MapModelsApi();
+app.MapUsersApi();
+app.MapApiClientsApi();
+app.MapKeysApi();
 app.MapLoginPage();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Visible to the test host.</summary>
 public partial class Program;

@@ -38,6 +38,8 @@ public abstract class MamaDbContext(DbContextOptions options)
         {
             user.ToTable("users");
             user.HasIndex(u => u.UserId).IsUnique();
+            user.HasIndex(u => u.KeyHash);
+            user.Property(u => u.KeyHash).HasMaxLength(64);
             user.HasIndex(u => u.Organization);
             user.HasIndex(u => u.CreatedAt);
             user.HasIndex(u => u.UpdatedAt);

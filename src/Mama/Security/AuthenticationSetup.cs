@@ -1,8 +1,11 @@
 using System.Security.Claims;
 using Mama.Admins;
+using Mama.ApiClients;
+using Microsoft.AspNetCore.Authentication;
 using Mama.Data;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Mama.Security;
@@ -14,8 +17,12 @@ public static class AuthenticationSetup
 
     public static IServiceCollection AddMamaAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment env, string dataPath)
     {
-        services.AddOptions<JwtOptions>().BindConfiguration("Mama:Jwt");
-        services.AddSingleton(new SigningKey(JwtOptions.ResolveSigningKey(configuration["Mama:Jwt:SigningKey"], env, dataPath)));
+        services.AddOptions<JwtOptions>().BindConfiguration("Mama:Jwt").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
+        services.AddSingleton(sp => new SigningKey(JwtOptions.ResolveSigningKey(sp.GetRequiredService<IOptions<JwtOptions>>().Value.SigningKey, env, dataPath)));
+        services.AddOptions<EncryptionOptions>().BindConfiguration("Mama").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EncryptionOptions>, EncryptionOptionsValidator>();
+        services.AddSingleton(sp => KeyProtector.Create(sp.GetRequiredService<IOptions<EncryptionOptions>>().Value, env, dataPath));
         services.AddSingleton<TokenService>();
 
         services.AddIdentity<AdminAccount, IdentityRole>(o =>
@@ -56,8 +63,11 @@ public static class AuthenticationSetup
                 o.DefaultChallengeScheme = Scheme;
                 o.DefaultForbidScheme = Scheme;
             })
-            .AddPolicyScheme(Scheme, "Bearer for /api, cookie for the UI", o => o.ForwardDefaultSelector = http =>
-                http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : IdentityConstants.ApplicationScheme)
+            .AddPolicyScheme(Scheme, "API client token for key lookups, bearer for the admin API, cookie for the UI", o => o.ForwardDefaultSelector = http =>
+                http.Request.Path.StartsWithSegments("/api/v1/keys") || http.Request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
+                : http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme
+                : IdentityConstants.ApplicationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiClientAuthentication>(ApiClientAuthentication.SchemeName, null)
             .AddJwtBearer(o =>
             {
                 o.MapInboundClaims = false;

@@ -6,6 +6,7 @@ public sealed class JwtOptions
 {
     public const string Issuer = "mama";
     public const string Audience = "mama-api";
+    public const string Missing = "Mama:Jwt:SigningKey (env Mama__Jwt__SigningKey) is required outside Development: base64 of at least 32 random bytes.";
 
     /// <summary>Base64 of at least 32 random bytes (env <c>Mama__Jwt__SigningKey</c>).</summary>
     public string? SigningKey { get; set; }
@@ -18,8 +19,7 @@ public sealed class JwtOptions
     public static byte[] ResolveSigningKey(string? configured, IHostEnvironment env, string dataPath)
     {
         if (!string.IsNullOrWhiteSpace(configured)) return Decode(configured, "Mama:Jwt:SigningKey");
-        if (!env.IsDevelopment())
-            throw new InvalidOperationException("Mama:Jwt:SigningKey (env Mama__Jwt__SigningKey) is required outside Development: base64 of at least 32 random bytes.");
+        if (!env.IsDevelopment()) throw new InvalidOperationException(Missing);
         return SecretFile.ReadOrCreate(Path.Combine(dataPath, "jwt-signing.key"), 64);
     }
 

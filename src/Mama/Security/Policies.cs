@@ -12,5 +12,6 @@ public static class Policies
         // Deny by default: an endpoint without its own policy still needs a signed-in admin.
         .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireRole(Roles.All).Build())
         .AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.All))
-        .AddPolicy(SuperAdmin, p => p.RequireAuthenticatedUser().RequireRole(Roles.SuperAdmin));
+        .AddPolicy(SuperAdmin, p => p.RequireAuthenticatedUser().RequireRole(Roles.SuperAdmin))
+        .AddPolicy(ApiClients.ApiClientAuthentication.Policy, p => p.AddAuthenticationSchemes(ApiClients.ApiClientAuthentication.SchemeName).RequireAuthenticatedUser());
 }

@@ -12,6 +12,8 @@ public sealed class User
     public byte[] KeyCiphertext { get; set; } = [];
     /// <summary>Which encryption key sealed <see cref="KeyCiphertext"/>, so keys can be rotated.</summary>
     public string KeyEncryptionKeyId { get; set; } = "";
+    /// <summary>SHA-256 hex of the key: how LiteLLM names it. Reveals nothing of a 256-bit random key.</summary>
+    public string KeyHash { get; set; } = "";
     /// <summary>The last four characters of the key, for the "sk-…abcd" preview without decrypting.</summary>
     public string KeyLastFour { get; set; } = "";
 

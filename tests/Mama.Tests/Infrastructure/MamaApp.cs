@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Mama.Admins;
 using Mama.Data;
 using Mama.Http;
+using Mama.LiteLlmEmulator;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,25 +16,64 @@ public abstract class MamaApp : IAsyncLifetime
     /// <summary>The fixtures' super admin password; the default "admin" is covered by the bootstrap tests.</summary>
     public const string SuperAdminPassword = "fixture-super-admin-pw";
 
+    public const string MasterKey = "sk-test-master-key";
+
     private TestDatabase? _database;
     private MamaHost? _host;
+    private RunningEmulator? _emulator;
 
     protected abstract string Provider { get; }
 
     public TestDatabase Database => _database ?? throw new InvalidOperationException("Not started.");
     public MamaHost Host => _host ?? throw new InvalidOperationException("Not started.");
+    /// <summary>The LiteLLM emulator this app talks to, over real HTTP on 127.0.0.1.</summary>
+    public RunningEmulator Emulator => _emulator ?? throw new InvalidOperationException("Not started.");
+    public EmulatorControl LiteLlm => Emulator.Control;
 
     public async ValueTask InitializeAsync()
     {
+        _emulator = await LiteLlmEmulatorHost.StartAsync(new EmulatorOptions { Port = 0, MasterKey = MasterKey }, CancellationToken.None);
         _database = await TestDatabase.CreateAsync(Provider);
-        _host = new MamaHost(_database, new Dictionary<string, string?> { ["Mama:BootstrapAdminPassword"] = SuperAdminPassword });
-        _ = _host.Server; // start now, so migration failures surface in the fixture
+        _host = StartHost();
+    }
+
+    /// <summary>A new mama on this fixture's database and emulator: a second instance, or a restart after disposing the first.</summary>
+    public MamaHost StartHost(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Mama:BootstrapAdminPassword"] = SuperAdminPassword,
+            ["LiteLlm:UseEmulator"] = "false",
+            ["LiteLlm:BaseUrl"] = Emulator.BaseUrl.ToString(),
+            ["LiteLlm:MasterKey"] = MasterKey,
+            ["LiteLlm:Timeout"] = "00:00:02",
+            ["LiteLlm:InlineSyncBudget"] = "00:00:04",
+            ["LiteLlm:ReconcileInterval"] = "00:00:00.250",
+            ["LiteLlm:InitialBackoff"] = "00:00:00.100",
+            ["LiteLlm:MaxBackoff"] = "00:00:01",
+            ["LiteLlm:DriftCheckInterval"] = "00:00:00",
+            ["LiteLlm:ModelsCacheDuration"] = "00:00:00",
+            ["LiteLlm:SyncLease"] = "00:00:03",
+            ["LiteLlm:CircuitBreakDuration"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
+        var host = new MamaHost(Database, settings);
+        _ = host.Server; // start now, so migration failures surface here
+        return host;
+    }
+
+    /// <summary>Replaces the running host (for tests that stop mama and start it again).</summary>
+    public async Task RestartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        _host = StartHost(overrides);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
         if (_database is not null) await _database.DisposeAsync();
+        if (_emulator is not null) await _emulator.DisposeAsync();
         GC.SuppressFinalize(this);
     }
 
@@ -66,6 +106,19 @@ public abstract class MamaApp : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         return (username, password, await SignInAsync(username, password));
     }
+
+    /// <summary>Waits until the condition holds, polling; fails with the message after the timeout. Never a fixed sleep.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) Assert.Fail("Timed out waiting: " + because);
+            await Task.Delay(50);
+        }
+    }
+
+    public T Service<T>() where T : notnull => Host.Services.GetRequiredService<T>();
 
     public MamaDbContext NewDbContext() =>
         Host.Services.GetRequiredService<IDbContextFactory<MamaDbContext>>().CreateDbContext();

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Mama.Audit;
+using Mama.Data;
+using Mama.Http;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.ApiClients;
+
+public sealed record CreateApiClientRequest(string? Name, string? Service, string? Scope);
+public sealed record ApiClientResponse(string Name, string Service, string Scope, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+/// <summary>The only answer that ever carries the token.</summary>
+public sealed record CreatedApiClientResponse(string Name, string Service, string Scope, DateTimeOffset CreatedAt, string Token);
+public sealed record ApiClientListResponse(IReadOnlyList<ApiClientResponse> Items);
+
+/// <summary>An authenticated API client, as the lookup endpoints see it.</summary>
+public sealed record ApiCaller(long Id, string Name, string Service, ApiClientScope Scope);
+
+/// <summary>API clients: create (token shown once, stored as a SHA-256 hash), list, revoke, and token checks.</summary>
+public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> dbFactory, AuditLog audit, TimeProvider clock)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (ApiCaller? Caller, DateTimeOffset Until)> _byHash = new();
+    private readonly ConcurrentDictionary<long, DateTimeOffset> _lastUsedWritten = new();
+
+    public async Task<ApiClientListResponse> ListAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var clients = await db.ApiClients.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        return new ApiClientListResponse(clients.Select(c => new ApiClientResponse(c.Name, c.Service, ScopeName(c.Scope), c.CreatedAt, c.CreatedBy, c.LastUsedAt, c.RevokedAt)).ToList());
+    }
+
+    public async Task<CreatedApiClientResponse> CreateAsync(CreateApiClientRequest request, Actor actor, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Name) || !NamePattern().IsMatch(request.Name)) errors["name"] = ["Use 1–100 letters, digits, '.', '_' or '-'."];
+        if (UserValidation.CheckNames([request.Service]) is { } serviceError) errors["service"] = [serviceError];
+        var scope = request.Scope?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "service" => ApiClientScope.Service,
+            "all" => ApiClientScope.All,
+            _ => (ApiClientScope?)null,
+        };
+        if (scope is null) errors["scope"] = ["Must be service or all."];
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.ApiClients.AnyAsync(c => c.Name == request.Name, ct))
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "api_client.create", AuditResult.Failure, 409, Detail: new { name = request.Name }, Reason: "name taken"), ct);
+            throw ProblemException.Conflict($"An API client named '{request.Name}' already exists (revoked clients keep their name).");
+        }
+        var token = NewToken();
+        var client = new ApiClient
+        {
+            Name = request.Name!,
+            Service = request.Service!.Trim(),
+            Scope = scope!.Value,
+            TokenHash = Hash(token),
+            CreatedAt = clock.GetUtcNow(),
+            CreatedBy = actor.Name,
+        };
+        db.ApiClients.Add(client);
+        audit.Stage(db, new AuditEntry(actor, "api_client.create", AuditResult.Success, 201, Detail: new { name = client.Name, service = client.Service, scope = ScopeName(client.Scope) }));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            throw ProblemException.Conflict($"An API client named '{request.Name}' already exists.");
+        }
+        return new CreatedApiClientResponse(client.Name, client.Service, ScopeName(client.Scope), client.CreatedAt, token);
+    }
+
+    public async Task RevokeAsync(string name, Actor actor, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var client = await db.ApiClients.SingleOrDefaultAsync(c => c.Name == name && c.RevokedAt == null, ct);
+        if (client is null)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "api_client.revoke", AuditResult.Failure, 404, Detail: new { name }, Reason: "no such active client"), ct);
+            throw ProblemException.NotFound($"No active API client named '{name}'.");
+        }
+        client.RevokedAt = clock.GetUtcNow();
+        audit.Stage(db, new AuditEntry(actor, "api_client.revoke", AuditResult.Success, 204, Detail: new { name }));
+        await db.SaveChangesAsync(ct);
+        _byHash.TryRemove(client.TokenHash, out _);
+    }
+
+    /// <summary>The active client holding this token, or null. Cached for a few seconds: lookups are the hot path.</summary>
+    public async Task<ApiCaller?> AuthenticateAsync(string token, CancellationToken ct)
+    {
+        var hash = Hash(token);
+        var now = clock.GetUtcNow();
+        if (!_byHash.TryGetValue(hash, out var cached) || cached.Until < now)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var caller = await db.ApiClients.AsNoTracking().Where(c => c.TokenHash == hash && c.RevokedAt == null)
+                .Select(c => new ApiCaller(c.Id, c.Name, c.Service, c.Scope)).SingleOrDefaultAsync(ct);
+            cached = (caller, now + CacheFor);
+            _byHash[hash] = cached;
+        }
+        if (cached.Caller is { } found) await TouchAsync(found.Id, now, ct);
+        return cached.Caller;
+    }
+
+    // Last-used is kept to the minute so that lookups do not each cost a write.
+    private async Task TouchAsync(long id, DateTimeOffset now, CancellationToken ct)
+    {
+        if (_lastUsedWritten.TryGetValue(id, out var last) && now - last < LastUsedResolution) return;
+        _lastUsedWritten[id] = now;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.ApiClients.Where(c => c.Id == id).ExecuteUpdateAsync(s => s.SetProperty(c => c.LastUsedAt, now), ct);
+    }
+
+    public static string NewToken() => "mama_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    public static string ScopeName(ApiClientScope scope) => scope == ApiClientScope.All ? "all" : "service";
+
+    [GeneratedRegex(@"^[A-Za-z0-9._\-]{1,100}$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,168 @@
+using Mama.Audit;
+using Mama.Data;
+using Mama.Security;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Mama.LiteLlm;
+
+/// <summary>
+/// The background half of the sync: retries what failed (with backoff), and periodically compares every
+/// key on the proxy whose metadata says <c>managed_by: mama</c> with the database, repairing drift and
+/// auditing each repair as <c>system</c>. Keys mama did not create are never touched.
+/// </summary>
+public sealed class KeyReconciler(
+    IDbContextFactory<MamaDbContext> dbFactory,
+    KeySync sync,
+    LiteLlmClient liteLlm,
+    KeyProtector protector,
+    AuditLog audit,
+    IOptions<LiteLlmOptions> options,
+    TimeProvider clock,
+    ILogger<KeyReconciler> logger) : BackgroundService
+{
+    private const int Batch = 500;
+    private volatile bool _proxyWasDown;
+    private int _aliveCycles;
+    private DateTimeOffset _nextDriftCheck = DateTimeOffset.MinValue;
+    private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>True while the last cycle found the proxy unreachable.</summary>
+    public bool ProxyDown => _proxyWasDown;
+    /// <summary>How many cycles have run with the proxy reachable (for operators' metrics and tests).</summary>
+    public int AliveCycles => Volatile.Read(ref _aliveCycles);
+
+    /// <summary>Asks for a reconcile cycle now instead of at the next interval.</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0) _wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunCycleAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Reconcile cycle failed");
+            }
+            try
+            {
+                await _wake.WaitAsync(options.Value.ReconcileInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One cycle: retry what is due, then the drift check if its time has come.</summary>
+    public async Task RunCycleAsync(CancellationToken ct)
+    {
+        if (!await liteLlm.IsAliveAsync(ct))
+        {
+            _proxyWasDown = true;
+            return;
+        }
+        if (_proxyWasDown)
+        {
+            // The proxy is back: whatever waited out a backoff because of the outage is due now.
+            _proxyWasDown = false;
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.KeyUsers.Where(u => u.SyncState != SyncState.Synced || u.DeletedAt != null)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.NextSyncAt, clock.GetUtcNow()), ct);
+        }
+
+        await RetryDueAsync(ct);
+
+        var interval = options.Value.DriftCheckInterval;
+        if (interval > TimeSpan.Zero && clock.GetUtcNow() >= _nextDriftCheck)
+        {
+            await CheckDriftAsync(ct);
+            _nextDriftCheck = clock.GetUtcNow() + interval;
+        }
+        Interlocked.Increment(ref _aliveCycles);
+    }
+
+    public async Task RetryDueAsync(CancellationToken ct)
+    {
+        var seen = new HashSet<long>();
+        while (true)
+        {
+            var now = clock.GetUtcNow();
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var due = await db.KeyUsers.AsNoTracking()
+                .Where(u => (u.SyncState != SyncState.Synced || u.DeletedAt != null)
+                            && (u.NextSyncAt == null || u.NextSyncAt <= now)
+                            && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
+                .OrderBy(u => u.Id).Select(u => u.Id).Take(Batch).ToListAsync(ct);
+            due.RemoveAll(id => !seen.Add(id));
+            if (due.Count == 0) return;
+            await sync.SyncAsync(due, Timeout.InfiniteTimeSpan, ct);
+        }
+    }
+
+    /// <summary>Compares the proxy's mama-managed keys with the database and repairs every difference.</summary>
+    public async Task CheckDriftAsync(CancellationToken ct)
+    {
+        var managed = new Dictionary<string, LiteLlmKey>();
+        await foreach (var key in liteLlm.ListKeysAsync(ct))
+            if (key.IsManagedByMama && key.Token is { Length: > 0 } token)
+                managed[token] = key;
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var users = await db.KeyUsers.AsNoTracking().Include(u => u.AllowedModels).AsSplitQuery().ToListAsync(ct);
+        var now = clock.GetUtcNow();
+        foreach (var user in users)
+        {
+            managed.Remove(user.KeyHash, out var onProxy);
+            // Users with a change in flight belong to the normal sync, not to the repair.
+            if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now) continue;
+            var spec = KeySync.SpecOf(user);
+            var differences = onProxy is null ? ["key"] : spec.Differences(onProxy);
+            if (differences.Count == 0) continue;
+            await RepairAsync(user, spec, onProxy is null ? "recreated" : "updated", differences, ct);
+        }
+
+        foreach (var orphan in managed.Values)
+        {
+            try
+            {
+                await liteLlm.DeleteKeyAsync(orphan.Token!, ct);
+                await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Success, 200, [orphan.KeyAlias ?? ""],
+                    new { repair = "orphan_deleted", key_alias = orphan.KeyAlias }), ct);
+            }
+            catch (LiteLlmException e)
+            {
+                await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Failure, e.Status ?? 503, [orphan.KeyAlias ?? ""],
+                    new { repair = "orphan_deleted", key_alias = orphan.KeyAlias }, e.Message), ct);
+            }
+        }
+    }
+
+    private async Task RepairAsync(User user, KeySpec spec, string repair, IReadOnlyList<string> differences, CancellationToken ct)
+    {
+        try
+        {
+            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
+            await sync.EnsureKeyAsync(key, spec, ct);
+            await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Success, 200, [user.UserId],
+                new { repair, fields = differences }), ct);
+        }
+        catch (LiteLlmException e)
+        {
+            await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Failure, e.Status ?? 503, [user.UserId],
+                new { repair, fields = differences }, e.Message), ct);
+        }
+    }
+}

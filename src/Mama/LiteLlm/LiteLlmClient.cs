@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Mama.LiteLlm;
+
+/// <summary>
+/// The LiteLLM admin API, one method per endpoint, with the proxy's quirks (CONTRACT §11) absorbed here:
+/// callers see "found / not found / gone" instead of LiteLLM's inconsistent status codes.
+/// </summary>
+public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpoint)
+{
+    /// <summary>Models the proxy serves now; <c>/v1/models</c>, or <c>/models</c> on proxies without it.</summary>
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "v1/models", null, ct);
+        using var fallback = response.StatusCode == HttpStatusCode.NotFound ? await SendAsync(HttpMethod.Get, "models", null, ct) : null;
+        var answer = fallback ?? response;
+        await EnsureSuccessAsync(answer, "list models", ct);
+        var list = await answer.Content.ReadFromJsonAsync<LiteLlmModelList>(ct);
+        return (list?.Data ?? []).Select(m => m.Id).Where(id => !string.IsNullOrEmpty(id)).Distinct().ToList();
+    }
+
+    /// <summary>The key's row, or null when the proxy has no such key (404 now, 401 "does not exist in db" on old proxies).</summary>
+    public async Task<LiteLlmKey?> GetKeyAsync(string key, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "key/info?key=" + Uri.EscapeDataString(key), null, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (response.StatusCode == HttpStatusCode.Unauthorized && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase)) return null;
+        await EnsureSuccessAsync(response, "key info", ct);
+        return (await response.Content.ReadFromJsonAsync<KeyInfoResponse>(ct))?.Info;
+    }
+
+    /// <summary>Creates the key with mama's own value. Not retried by the HTTP pipeline: a lost answer is resolved by the caller's next info call.</summary>
+    public async Task GenerateKeyAsync(GenerateKeyRequest request, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "key/generate", request, ct);
+        await EnsureSuccessAsync(response, "generate key", ct);
+    }
+
+    /// <summary>Replaces the key's alias, models, metadata and blocked flag. Throws <see cref="LiteLlmKeyNotFoundException"/> when the key is gone.</summary>
+    public async Task UpdateKeyAsync(UpdateKeyRequest request, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "key/update", request, ct);
+        // LiteLLM answers an unknown key on update with 401 (its DB helper raises it), not 404.
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
+            && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase))
+            throw new LiteLlmKeyNotFoundException();
+        await EnsureSuccessAsync(response, "update key", ct);
+    }
+
+    /// <summary>Deletes one key; true if it was there, false if it was already gone. Either way it is gone afterwards.</summary>
+    public async Task<bool> DeleteKeyAsync(string key, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "key/delete", new DeleteKeyRequest([key]), ct);
+        if (response.IsSuccessStatusCode) return true;
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        // Proxies before ~v1.56 answer a missing key with 400 "Not all keys passed in were deleted".
+        if (response.StatusCode == HttpStatusCode.BadRequest && (await ReadErrorAsync(response, ct)).Contains("Not all keys passed in were deleted", StringComparison.OrdinalIgnoreCase)) return false;
+        await EnsureSuccessAsync(response, "delete key", ct);
+        return true;
+    }
+
+    /// <summary>Every key on the proxy as full objects, page by page (the master key's own row included).</summary>
+    public async IAsyncEnumerable<LiteLlmKey> ListKeysAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        const int size = 100;
+        for (var page = 1; ; page++)
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&page={page}&size={size}", null, ct);
+            await EnsureSuccessAsync(response, "list keys", ct);
+            var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
+            var keys = list?.Keys ?? [];
+            foreach (var key in keys) yield return key;
+            if (keys.Count < size || page >= (list?.TotalPages ?? page)) yield break;
+        }
+    }
+
+    public async Task<bool> IsAliveAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var response = await SendAsync(HttpMethod.Get, "health/liveliness", null, ct);
+            return response.IsSuccessStatusCode;
+        }
+        catch (LiteLlmException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>LiteLLM stores and compares keys by the lowercase hex SHA-256 of the raw key.</summary>
+    public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        var baseUrl = endpoint.BaseUrl ?? throw new LiteLlmException("LiteLLM is not configured.", null, transient: false);
+        using var request = new HttpRequestMessage(method, new Uri(baseUrl, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.MasterKey);
+        request.Headers.UserAgent.ParseAdd("mama/1.0");
+        if (body is not null) request.Content = JsonContent.Create(body, body.GetType());
+        try
+        {
+            return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
+                                  || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new LiteLlmException($"LiteLLM is unreachable ({Describe(e)}).", null, transient: true);
+        }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        Polly.CircuitBreaker.BrokenCircuitException => "circuit open after repeated failures",
+        Polly.Timeout.TimeoutRejectedException or TimeoutException or OperationCanceledException => "timed out",
+        HttpRequestException { HttpRequestError: var error } => error.ToString(),
+        _ => e.GetType().Name,
+    };
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var message = await ReadErrorAsync(response, ct);
+        var status = (int)response.StatusCode;
+        throw new LiteLlmException($"LiteLLM refused to {what}: {status} {message}", status,
+            transient: status is 408 or 429 or >= 500);
+    }
+
+    /// <summary>The error text of either envelope (<c>{"error":{"message"}}</c> or FastAPI's <c>{"detail"}</c>), with keys redacted. Never JSON-parses the message: it may be a Python dict repr.</summary>
+    private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error))
+                text = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) ? message.ToString() : error.ToString();
+            else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("detail", out var detail))
+                text = detail.ToString();
+        }
+        catch (JsonException)
+        {
+        }
+        text = Redact(text);
+        return text.Length > 300 ? text[..300] + "…" : text;
+    }
+
+    /// <summary>Removes anything shaped like a key or a key hash from text that may reach a log or an error message.</summary>
+    public static string Redact(string text) => HashPattern().Replace(KeyPattern().Replace(text, "sk-***"), "<hash>");
+
+    [GeneratedRegex(@"sk-[A-Za-z0-9_\-\.\*]{4,}")]
+    private static partial Regex KeyPattern();
+
+    [GeneratedRegex(@"\b[0-9a-f]{64}\b")]
+    private static partial Regex HashPattern();
+}
+
+/// <summary>A failed call to LiteLLM. The message never holds a key; <see cref="Transient"/> says whether a retry may succeed.</summary>
+public class LiteLlmException(string message, int? status, bool transient) : Exception(message)
+{
+    public int? Status { get; } = status;
+    public bool Transient { get; } = transient;
+}
+
+public sealed class LiteLlmKeyNotFoundException() : LiteLlmException("The key does not exist on the LiteLLM proxy.", 401, transient: false);
+
+/// <summary>Where the proxy is: configured, or the hosted emulator's address once it has started.</summary>
+public sealed class LiteLlmEndpoint
+{
+    public Uri? BaseUrl { get; set; }
+    public string? MasterKey { get; set; }
+}

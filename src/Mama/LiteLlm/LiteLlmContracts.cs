@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mama.LiteLlm;
+
+// Wire types of the LiteLLM admin API (shared/litellm/CONTRACT.md). Unknown fields are ignored on read.
+
+public sealed record LiteLlmModel([property: JsonPropertyName("id")] string Id);
+
+public sealed record LiteLlmModelList([property: JsonPropertyName("data")] IReadOnlyList<LiteLlmModel>? Data);
+
+public sealed class GenerateKeyRequest
+{
+    [JsonPropertyName("key")] public required string Key { get; init; }
+    [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
+    [JsonPropertyName("user_id")] public string? UserId { get; init; }
+    [JsonPropertyName("models")] public required IReadOnlyList<string> Models { get; init; }
+    [JsonPropertyName("metadata")] public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+    [JsonPropertyName("blocked")] public bool Blocked { get; init; }
+}
+
+public sealed class UpdateKeyRequest
+{
+    [JsonPropertyName("key")] public required string Key { get; init; }
+    [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
+    [JsonPropertyName("user_id")] public string? UserId { get; init; }
+    [JsonPropertyName("models")] public required IReadOnlyList<string> Models { get; init; }
+    [JsonPropertyName("metadata")] public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+    [JsonPropertyName("blocked")] public bool Blocked { get; init; }
+}
+
+/// <summary>What mama reads of a key row: from <c>/key/info</c>'s <c>info</c> or a <c>/key/list</c> full object.</summary>
+public sealed class LiteLlmKey
+{
+    /// <summary>SHA-256 hex of the key. Present in <c>/key/list</c> full objects, absent from <c>/key/info</c>.</summary>
+    [JsonPropertyName("token")] public string? Token { get; init; }
+    [JsonPropertyName("key_alias")] public string? KeyAlias { get; init; }
+    [JsonPropertyName("user_id")] public string? UserId { get; init; }
+    [JsonPropertyName("models")] public IReadOnlyList<string>? Models { get; init; }
+    [JsonPropertyName("metadata")] public JsonElement Metadata { get; init; }
+    [JsonPropertyName("blocked")] public bool? Blocked { get; init; }
+
+    public string? MetadataValue(string name) =>
+        Metadata.ValueKind == JsonValueKind.Object && Metadata.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    public bool IsManagedByMama => MetadataValue(KeySpec.ManagedByField) == KeySpec.ManagedByValue;
+}
+
+public sealed record KeyInfoResponse([property: JsonPropertyName("info")] LiteLlmKey? Info);
+
+public sealed record KeyListResponse(
+    [property: JsonPropertyName("keys")] IReadOnlyList<LiteLlmKey>? Keys,
+    [property: JsonPropertyName("total_count")] int? TotalCount,
+    [property: JsonPropertyName("current_page")] int? CurrentPage,
+    [property: JsonPropertyName("total_pages")] int? TotalPages);
+
+public sealed record DeleteKeyRequest([property: JsonPropertyName("keys")] IReadOnlyList<string> Keys);
+
+/// <summary>What mama wants a user's key to look like on the proxy.</summary>
+public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string Organization, bool Blocked)
+{
+    public const string ManagedByField = "managed_by";
+    public const string ManagedByValue = "mama";
+
+    public IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
+    {
+        [ManagedByField] = ManagedByValue,
+        ["organization"] = Organization,
+    };
+
+    /// <summary>The fields that differ between this spec and the proxy's key, empty when they agree.</summary>
+    public IReadOnlyList<string> Differences(LiteLlmKey key)
+    {
+        var differences = new List<string>();
+        if (key.KeyAlias != Alias) differences.Add("key_alias");
+        if (!new HashSet<string>(key.Models ?? []).SetEquals(Models)) differences.Add("models");
+        if ((key.Blocked ?? false) != Blocked) differences.Add("blocked");
+        if (!key.IsManagedByMama || key.MetadataValue("organization") != Organization) differences.Add("metadata");
+        return differences;
+    }
+}

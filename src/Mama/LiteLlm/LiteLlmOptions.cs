@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Mama.LiteLlm;
+
+public sealed class LiteLlmOptions : IValidatableObject
+{
+    /// <summary>The proxy's base URL, e.g. https://litellm.internal:4000 (env <c>LiteLlm__BaseUrl</c>).</summary>
+    public Uri? BaseUrl { get; set; }
+    /// <summary>The proxy's master key (env <c>LiteLlm__MasterKey</c>). Never logged.</summary>
+    public string? MasterKey { get; set; }
+    /// <summary>Host a LiteLLM emulator inside mama instead of calling a real proxy (the Development default).</summary>
+    public bool UseEmulator { get; set; }
+    /// <summary>One HTTP attempt's timeout.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long a request that changes users waits for their inline sync before answering "pending".</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan InlineSyncBudget { get; set; } = TimeSpan.FromSeconds(5);
+    [Range(1, 64)]
+    public int MaxConcurrency { get; set; } = 8;
+    /// <summary>How often the background reconciler looks for pending users.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>First retry delay after a failed sync; doubles per attempt up to <see cref="MaxBackoff"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(2);
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How often every mama-managed key on the proxy is compared with the database. Zero turns it off.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan DriftCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long one instance holds a user while syncing it; another instance takes over after this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan SyncLease { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>How long the circuit breaker stays open after the proxy failed repeatedly.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long the proxy's model list is cached.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ModelsCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext context)
+    {
+        if (UseEmulator) yield break;
+        if (BaseUrl is null)
+            yield return new ValidationResult("LiteLlm:BaseUrl (env LiteLlm__BaseUrl) is required: the URL of the LiteLLM proxy.", [nameof(BaseUrl)]);
+        else if (!BaseUrl.IsAbsoluteUri || (BaseUrl.Scheme != Uri.UriSchemeHttp && BaseUrl.Scheme != Uri.UriSchemeHttps))
+            yield return new ValidationResult("LiteLlm:BaseUrl must be an absolute http(s) URL.", [nameof(BaseUrl)]);
+        if (string.IsNullOrWhiteSpace(MasterKey))
+            yield return new ValidationResult("LiteLlm:MasterKey (env LiteLlm__MasterKey) is required: the proxy's master key.", [nameof(MasterKey)]);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace Mama.Security;
+
+public sealed class EncryptionOptions
+{
+    /// <summary>Base64 of 32 random bytes that encrypts users' keys (env <c>Mama__EncryptionKey</c>).</summary>
+    public string? EncryptionKey { get; set; }
+    /// <summary>Earlier encryption keys, still accepted for reading after a rotation (env <c>Mama__PreviousEncryptionKeys__0</c>, …).</summary>
+    public List<string> PreviousEncryptionKeys { get; set; } = [];
+}
+
+/// <summary>
+/// Encrypts users' LiteLLM keys at rest with AES-256-GCM. Each ciphertext is stored with the id of the key
+/// that sealed it, so the key can be rotated: new writes use the current key, old rows stay readable.
+/// The user ID is bound as associated data, so a ciphertext copied onto another row does not decrypt.
+/// </summary>
+public sealed class KeyProtector
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly byte[] _current;
+    private readonly Dictionary<string, byte[]> _byId;
+
+    public KeyProtector(byte[] current, IEnumerable<byte[]> previous)
+    {
+        _current = current;
+        CurrentKeyId = IdOf(current);
+        _byId = previous.Append(current).ToDictionary(IdOf);
+    }
+
+    public string CurrentKeyId { get; }
+
+    public byte[] Protect(string plaintext, string userId)
+    {
+        var data = Encoding.UTF8.GetBytes(plaintext);
+        var sealedBytes = new byte[NonceSize + data.Length + TagSize];
+        var nonce = sealedBytes.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_current, TagSize);
+        aes.Encrypt(nonce, data, sealedBytes.AsSpan(NonceSize, data.Length), sealedBytes.AsSpan(NonceSize + data.Length), Encoding.UTF8.GetBytes(userId));
+        return sealedBytes;
+    }
+
+    public string Unprotect(byte[] sealedBytes, string keyId, string userId)
+    {
+        if (!_byId.TryGetValue(keyId, out var key))
+            throw new CryptographicException($"No encryption key with id {keyId} is configured (see Mama:PreviousEncryptionKeys).");
+        var length = sealedBytes.Length - NonceSize - TagSize;
+        var plaintext = new byte[length];
+        using var aes = new AesGcm(key, TagSize);
+        aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize, length), sealedBytes.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(userId));
+        return Encoding.UTF8.GetString(plaintext);
+    }
+
+    /// <summary>A new LiteLLM key: "sk-" and 43 URL-safe characters (256 random bits).</summary>
+    public static string NewLiteLlmKey() =>
+        "sk-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string IdOf(byte[] key)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData([.. "mama-key-id:"u8, .. key], hash);
+        return Convert.ToHexStringLower(hash[..8]);
+    }
+
+    public static KeyProtector Create(EncryptionOptions options, IHostEnvironment env, string dataPath)
+    {
+        var current = !string.IsNullOrWhiteSpace(options.EncryptionKey)
+            ? Decode(options.EncryptionKey, "Mama:EncryptionKey")
+            : env.IsDevelopment()
+                ? SecretFile.ReadOrCreate(Path.Combine(dataPath, "encryption.key"), 32)
+                : throw new InvalidOperationException(EncryptionOptionsValidator.Missing);
+        return new KeyProtector(current, options.PreviousEncryptionKeys.Select((k, i) => Decode(k, $"Mama:PreviousEncryptionKeys:{i}")));
+    }
+
+    private static byte[] Decode(string base64, string setting)
+    {
+        var bytes = JwtOptions.Decode(base64, setting);
+        return bytes.Length == 32 ? bytes : throw new InvalidOperationException($"{setting} must decode to exactly 32 bytes.");
+    }
+
+}
+
+/// <summary>Outside Development the secrets must be configured: checked at start, with a message naming the setting.</summary>
+public sealed class EncryptionOptionsValidator(IHostEnvironment env) : IValidateOptions<EncryptionOptions>
+{
+    public const string Missing = "Mama:EncryptionKey (env Mama__EncryptionKey) is required outside Development: base64 of 32 random bytes.";
+
+    public ValidateOptionsResult Validate(string? name, EncryptionOptions options) =>
+        string.IsNullOrWhiteSpace(options.EncryptionKey) && !env.IsDevelopment() ? ValidateOptionsResult.Fail(Missing) : ValidateOptionsResult.Success;
+}
+
+public sealed class JwtOptionsValidator(IHostEnvironment env) : IValidateOptions<JwtOptions>
+{
+    public ValidateOptionsResult Validate(string? name, JwtOptions options) =>
+        string.IsNullOrWhiteSpace(options.SigningKey) && !env.IsDevelopment() ? ValidateOptionsResult.Fail(JwtOptions.Missing) : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,397 @@
+using Mama.Audit;
+using Mama.Data;
+using Mama.Http;
+using Mama.LiteLlm;
+using Mama.Security;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Mama.Users;
+
+/// <summary>
+/// Users and their keys, for the REST API and the UI alike. Each change commits the desired state and its
+/// audit events in one SaveChanges, then tries the LiteLLM sync inline; the reconciler finishes what is left.
+/// </summary>
+public sealed class UserService(
+    IDbContextFactory<MamaDbContext> dbFactory,
+    KeyProtector protector,
+    KeySync sync,
+    KeyReconciler reconciler,
+    ModelCatalog models,
+    AuditLog audit,
+    IOptions<LiteLlmOptions> liteLlmOptions,
+    TimeProvider clock)
+{
+    public const int MaxPageSize = 500;
+
+    public async Task<UserPage> ListAsync(UserQuery query, Actor actor, CancellationToken ct)
+    {
+        var page = query.Page ?? 1;
+        var pageSize = query.PageSize ?? 50;
+        var errors = new Dictionary<string, string[]>();
+        if (page < 1) errors["page"] = ["Must be 1 or more."];
+        if (pageSize is < 1 or > MaxPageSize) errors["page_size"] = [$"Must be between 1 and {MaxPageSize}."];
+        var descending = query.Order?.ToLowerInvariant() switch
+        {
+            null or "" or "asc" => false,
+            "desc" => true,
+            _ => (bool?)null,
+        };
+        if (descending is null) errors["order"] = ["Must be asc or desc."];
+        if (query.Sort is { Length: > 0 } sort && sort is not ("user_id" or "organization" or "created_at" or "updated_at"))
+            errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
+        SyncState? syncFilter = null;
+        if (query.Sync is { Length: > 0 } s)
+        {
+            if (s is "synced" or "pending" or "error") syncFilter = Enum.Parse<SyncState>(s, ignoreCase: true);
+            else errors["sync"] = ["Must be synced, pending or error."];
+        }
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            var term = query.Search.Trim().ToLowerInvariant();
+            users = users.Where(u => u.UserId.ToLower().Contains(term) || u.Organization.ToLower().Contains(term));
+        }
+        if (!string.IsNullOrEmpty(query.Organization)) users = users.Where(u => u.Organization == query.Organization);
+        if (!string.IsNullOrEmpty(query.Model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == query.Model));
+        if (!string.IsNullOrEmpty(query.Service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == query.Service));
+        if (syncFilter is { } state) users = users.Where(u => u.SyncState == state);
+
+        var total = await users.CountAsync(ct);
+        users = (query.Sort, descending) switch
+        {
+            ("organization", false) => users.OrderBy(u => u.Organization).ThenBy(u => u.UserId),
+            ("organization", true) => users.OrderByDescending(u => u.Organization).ThenBy(u => u.UserId),
+            ("created_at", false) => users.OrderBy(u => u.CreatedAt).ThenBy(u => u.Id),
+            ("created_at", true) => users.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id),
+            ("updated_at", false) => users.OrderBy(u => u.UpdatedAt).ThenBy(u => u.Id),
+            ("updated_at", true) => users.OrderByDescending(u => u.UpdatedAt).ThenByDescending(u => u.Id),
+            (_, true) => users.OrderByDescending(u => u.UserId),
+            _ => users.OrderBy(u => u.UserId),
+        };
+        var items = await Project(users.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(ct);
+
+        await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, page, page_size = pageSize, total }), ct);
+        return new UserPage(items, total, page, pageSize);
+    }
+
+    /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
+    public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var user = await db.KeyUsers.AsNoTracking().Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
+            .SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
+        if (user is null)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
+            throw ProblemException.NotFound($"No user '{userId}'.");
+        }
+        var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
+        await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Success, 200, [userId]), ct);
+        return ToResponse(user) with { Key = key };
+    }
+
+    public async Task<UsersChangedResponse> CreateAsync(CreateUsersRequest request, Actor actor, CancellationToken ct)
+    {
+        var rows = request.Users ?? throw ProblemException.Validation("users", "Give at least one user.");
+        if (rows.Count == 0) throw ProblemException.Validation("users", "Give at least one user.");
+        if (rows.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation("users", $"At most {RequestLimits.MaxUserIdsPerCall} users per call; got {rows.Count}.");
+
+        var errors = new Dictionary<string, string[]>();
+        void Fail(int i, string field, string message) => errors[$"users[{i}].{field}"] = [message];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is not { } row) { errors[$"users[{i}]"] = ["Must be an object."]; continue; }
+            if (UserValidation.CheckUserId(row.UserId) is { } idError) Fail(i, "user_id", idError);
+            else if (!seen.Add(row.UserId!)) Fail(i, "user_id", $"'{row.UserId}' appears more than once in this request.");
+            if (UserValidation.CheckOrganization(row.Organization) is { } orgError) Fail(i, "organization", orgError);
+            if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);
+            if (UserValidation.CheckNames(row.AllowedModels) is { } modelError) Fail(i, "allowed_models", modelError);
+            if (UserValidation.CheckNames(row.AllowedServices) is { } serviceError) Fail(i, "allowed_services", serviceError);
+        }
+        if (!request.AllowUnknownModels)
+        {
+            var unknown = await UnknownModelsAsync(rows.SelectMany(r => r?.AllowedModels ?? []), ct);
+            for (var i = 0; i < rows.Count; i++)
+                if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.ContainsKey($"users[{i}].allowed_models"))
+                    Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var ids = rows.Where(r => UserValidation.IsValidUserId(r?.UserId)).Select(r => r!.UserId!).Distinct().ToList();
+        var existing = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).Select(u => new { u.UserId, u.DeletedAt }).ToListAsync(ct);
+        var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? "already exists." : "is still being deleted from LiteLLM; try again shortly.");
+        var onlyConflicts = errors.Count == 0 && conflicts.Count > 0;
+        for (var i = 0; i < rows.Count; i++)
+            if (rows[i]?.UserId is { } id && conflicts.TryGetValue(id, out var why) && !errors.ContainsKey($"users[{i}].user_id"))
+                Fail(i, "user_id", $"'{id}' {why}");
+        if (errors.Count > 0)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.create", AuditResult.Failure, onlyConflicts ? 409 : 400, ids.Take(RequestLimits.MaxUserIdsPerCall).ToList(),
+                new { rows = rows.Count, invalid_rows = errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count() }, "invalid rows"), ct);
+            throw onlyConflicts
+                ? new ProblemException(409, "Conflict", "Some users already exist; nothing was created.", errors)
+                : new ProblemException(400, "Validation failed", $"{errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count()} of {rows.Count} rows are invalid; nothing was created.", errors);
+        }
+
+        var now = clock.GetUtcNow();
+        var created = rows.Select(r => r!).Select(row =>
+        {
+            var key = KeyProtector.NewLiteLlmKey();
+            var user = new User
+            {
+                UserId = row.UserId!,
+                Organization = row.Organization?.Trim() ?? "",
+                ExtraInfo = row.ExtraInfo ?? "",
+                KeyCiphertext = protector.Protect(key, row.UserId!),
+                KeyEncryptionKeyId = protector.CurrentKeyId,
+                KeyHash = LiteLlmClient.HashKey(key),
+                KeyLastFour = key[^4..],
+                AllowedModels = Distinct(row.AllowedModels).Select(m => new UserAllowedModel { Name = m }).ToList(),
+                AllowedServices = Distinct(row.AllowedServices).Select(s => new UserAllowedService { Name = s }).ToList(),
+                CreatedAt = now, CreatedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
+                SyncState = SyncState.Pending, NextSyncAt = now, Version = 1,
+            };
+            audit.Stage(db, new AuditEntry(actor, "user.create", AuditResult.Success, 201, [user.UserId], new
+            {
+                organization = user.Organization,
+                allowed_models = user.AllowedModels.Select(m => m.Name),
+                allowed_services = user.AllowedServices.Select(s => s.Name),
+                extra_info = user.ExtraInfo,
+            }));
+            return user;
+        }).ToList();
+        db.KeyUsers.AddRange(created);
+        await SaveOrConflictAsync(db, ct);
+
+        var outcomes = await SyncInlineAsync(created.Select(u => u.Id).ToList(), ct);
+        return new UsersChangedResponse(await ResponsesAsync(created.Select(u => u.Id).ToList(), ct), outcomes);
+    }
+
+    public async Task<EditUsersResponse> EditAsync(EditUsersRequest request, Actor actor, CancellationToken ct)
+    {
+        var ids = UserValidation.RequireUserIds(request.UserIds);
+        var errors = new Dictionary<string, string[]>();
+        if (UserValidation.CheckOrganization(request.Organization) is { } orgError) errors["organization"] = [orgError];
+        if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) errors["extra_info"] = [infoError];
+        var modelEdit = ParseSetEdit(request.AllowedModels, "allowed_models", errors);
+        var serviceEdit = ParseSetEdit(request.AllowedServices, "allowed_services", errors);
+        if (request.Organization is null && request.ExtraInfo is null && request.AllowedModels is null && request.AllowedServices is null)
+            errors["request"] = ["Say what to change: organization, extra_info, allowed_models or allowed_services."];
+        if (errors.Count == 0 && modelEdit is { Mode: not SetEditMode.Remove } && !request.AllowUnknownModels)
+        {
+            var unknown = await UnknownModelsAsync(modelEdit.Values, ct);
+            if (unknown.Count > 0) errors["allowed_models.values"] = ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
+        }
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var users = await db.KeyUsers.Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
+            .Where(u => ids.Contains(u.UserId) && u.DeletedAt == null).ToListAsync(ct);
+        await RequireAllFoundAsync(ids, users, actor, "user.update", ct);
+
+        var now = clock.GetUtcNow();
+        var changed = new List<UserChange>();
+        var unchanged = new List<string>();
+        var toSync = new List<User>();
+        var position = ids.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
+        foreach (var user in users.OrderBy(u => position[u.UserId]))
+        {
+            var changes = new Dictionary<string, FieldChange>();
+            if (request.Organization is { } organization && organization.Trim() != user.Organization)
+            {
+                changes["organization"] = new FieldChange(user.Organization, organization.Trim());
+                user.Organization = organization.Trim();
+            }
+            if (request.ExtraInfo is { } extraInfo && extraInfo != user.ExtraInfo)
+            {
+                changes["extra_info"] = new FieldChange(user.ExtraInfo, extraInfo);
+                user.ExtraInfo = extraInfo;
+            }
+            if (modelEdit is not null)
+            {
+                var before = user.AllowedModels.Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
+                var after = modelEdit.ApplyTo(before).ToList();
+                if (!before.SequenceEqual(after))
+                {
+                    changes["allowed_models"] = new FieldChange(before, after);
+                    user.AllowedModels.RemoveAll(m => !after.Contains(m.Name));
+                    user.AllowedModels.AddRange(after.Except(before).Select(m => new UserAllowedModel { Name = m }));
+                }
+            }
+            if (serviceEdit is not null)
+            {
+                var before = user.AllowedServices.Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
+                var after = serviceEdit.ApplyTo(before).ToList();
+                if (!before.SequenceEqual(after))
+                {
+                    changes["allowed_services"] = new FieldChange(before, after);
+                    user.AllowedServices.RemoveAll(s => !after.Contains(s.Name));
+                    user.AllowedServices.AddRange(after.Except(before).Select(s => new UserAllowedService { Name = s }));
+                }
+            }
+            if (changes.Count == 0)
+            {
+                unchanged.Add(user.UserId);
+                continue;
+            }
+            user.UpdatedAt = now;
+            user.UpdatedBy = actor.Name;
+            user.Version++;
+            // Only what LiteLLM holds (models, organisation in metadata) needs a sync; services and extra info live in mama alone.
+            if (changes.ContainsKey("allowed_models") || changes.ContainsKey("organization"))
+            {
+                user.SyncState = SyncState.Pending;
+                user.SyncAttempts = 0;
+                user.NextSyncAt = now;
+                toSync.Add(user);
+            }
+            changed.Add(new UserChange(user.UserId, changes));
+        }
+
+        audit.Stage(db, new AuditEntry(actor, "user.update", AuditResult.Success, 200, ids, new
+        {
+            request = new { request.Organization, request.ExtraInfo, allowed_models = request.AllowedModels, allowed_services = request.AllowedServices },
+            changed,
+            unchanged,
+        }));
+        await SaveOrConflictAsync(db, ct);
+
+        var outcomes = await SyncInlineAsync(toSync.Select(u => u.Id).ToList(), ct);
+        return new EditUsersResponse(await ResponsesAsync(users.Select(u => u.Id).ToList(), ct), changed, unchanged, outcomes);
+    }
+
+    public async Task<DeleteUsersResponse> DeleteAsync(IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct)
+    {
+        var ids = UserValidation.RequireUserIds(userIds);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var users = await db.KeyUsers.Where(u => ids.Contains(u.UserId) && u.DeletedAt == null).ToListAsync(ct);
+        await RequireAllFoundAsync(ids, users, actor, "user.delete", ct);
+
+        var now = clock.GetUtcNow();
+        foreach (var user in users)
+        {
+            // A tombstone: the row stays until its key is gone from LiteLLM.
+            user.DeletedAt = now;
+            user.UpdatedAt = now;
+            user.UpdatedBy = actor.Name;
+            user.Version++;
+            user.SyncState = SyncState.Pending;
+            user.SyncAttempts = 0;
+            user.NextSyncAt = now;
+            audit.Stage(db, new AuditEntry(actor, "user.delete", AuditResult.Success, 200, [user.UserId], new { organization = user.Organization }));
+        }
+        await SaveOrConflictAsync(db, ct);
+
+        var outcomes = await SyncInlineAsync(users.Select(u => u.Id).ToList(), ct);
+        return new DeleteUsersResponse(users.Select(u => u.UserId).ToList(), outcomes);
+    }
+
+    /// <summary>Retries the LiteLLM sync of one user now, whatever its backoff says.</summary>
+    public async Task<SyncOutcome> RetrySyncAsync(string userId, Actor actor, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var id = await db.KeyUsers.Where(u => u.UserId == userId).Select(u => (long?)u.Id).SingleOrDefaultAsync(ct);
+        if (id is null)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.sync", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
+            throw ProblemException.NotFound($"No user '{userId}'.");
+        }
+        var outcome = await sync.SyncOneAsync(id.Value, ct);
+        await audit.WriteAsync(new AuditEntry(actor, "user.sync", outcome.State is SyncOutcome.Synced or SyncOutcome.Deleted ? AuditResult.Success : AuditResult.Failure,
+            200, [userId], new { outcome.State }, outcome.Error), ct);
+        return outcome;
+    }
+
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0) return [];
+        // The change is committed: a client going away must not cut its sync short, so only the budget limits it.
+        var outcomes = await sync.SyncAsync(ids, liteLlmOptions.Value.InlineSyncBudget, CancellationToken.None);
+        if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
+        return outcomes;
+    }
+
+    private async Task RequireAllFoundAsync(IReadOnlyList<string> ids, List<User> found, Actor actor, string action, CancellationToken ct)
+    {
+        if (found.Count == ids.Count) return;
+        var foundIds = found.Select(u => u.UserId).ToHashSet(StringComparer.Ordinal);
+        var missing = ids.Where(id => !foundIds.Contains(id)).ToList();
+        await audit.WriteAsync(new AuditEntry(actor, action, AuditResult.Failure, 404, ids, new { not_found = missing }, "unknown user IDs"), ct);
+        throw new ProblemException(404, "Not found", $"{missing.Count} user IDs do not exist; nothing was changed: {string.Join(", ", missing.Take(50))}{(missing.Count > 50 ? ", …" : "")}.")
+        {
+            Extensions = { ["not_found"] = missing },
+        };
+    }
+
+    private async Task<HashSet<string>> UnknownModelsAsync(IEnumerable<string?> requested, CancellationToken ct)
+    {
+        var names = requested.Where(n => !string.IsNullOrWhiteSpace(n) && !ModelCatalog.SpecialModels.Contains(n!)).Select(n => n!).ToHashSet(StringComparer.Ordinal);
+        if (names.Count == 0) return [];
+        var served = (await models.GetAsync(ct)).Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        names.ExceptWith(served);
+        return names;
+    }
+
+    private static SetEdit? ParseSetEdit(SetEditRequest? request, string field, Dictionary<string, string[]> errors)
+    {
+        if (request is null) return null;
+        var mode = SetEdit.ParseMode(request.Mode);
+        if (mode is null) errors[field + ".mode"] = ["Must be replace, add or remove."];
+        if (request.Values is null) errors[field + ".values"] = ["Required (an empty list is allowed with replace)."];
+        else if (UserValidation.CheckNames(request.Values) is { } nameError) errors[field + ".values"] = [nameError];
+        return mode is null || request.Values is null ? null : new SetEdit(mode.Value, Distinct(request.Values));
+    }
+
+    private static List<string> Distinct(IEnumerable<string>? names) =>
+        (names ?? []).Select(n => n.Trim()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+    private static async Task SaveOrConflictAsync(MamaDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw ProblemException.Conflict("Some of these users were changed at the same time by someone else; nothing was changed. Try again.");
+        }
+        catch (DbUpdateException e) when (e.InnerException?.Message.Contains("UNIQUE", StringComparison.OrdinalIgnoreCase) == true
+                                          || e.InnerException?.Message.Contains("duplicate key", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            throw ProblemException.Conflict("Some of these users were created at the same time by someone else; nothing was created. Try again.");
+        }
+    }
+
+    private async Task<List<UserResponse>> ResponsesAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await ProjectWithId(db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id))).ToListAsync(ct);
+        var order = ids.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
+        return rows.OrderBy(r => order.GetValueOrDefault(r.DbId)).Select(r => r.Response).ToList();
+    }
+
+    private static IQueryable<UserResponse> Project(IQueryable<User> users) => ProjectWithId(users).Select(r => r.Response);
+
+    private sealed record Row(long DbId, UserResponse Response);
+
+    private static IQueryable<Row> ProjectWithId(IQueryable<User> users) => users.Select(u => new Row(u.Id, new UserResponse(
+        u.UserId, u.Organization, "sk-…" + u.KeyLastFour,
+        u.AllowedModels.OrderBy(m => m.Name).Select(m => m.Name).ToList(),
+        u.AllowedServices.OrderBy(s => s.Name).Select(s => s.Name).ToList(),
+        u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
+        u.SyncState == SyncState.Synced ? "synced" : u.SyncState == SyncState.Pending ? "pending" : "error",
+        u.SyncError, u.LastSyncedAt, null)));
+
+    public static UserResponse ToResponse(User u) => new(
+        u.UserId, u.Organization, "sk-…" + u.KeyLastFour,
+        u.AllowedModels.Select(m => m.Name).Order(StringComparer.Ordinal).ToList(),
+        u.AllowedServices.Select(s => s.Name).Order(StringComparer.Ordinal).ToList(),
+        u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
+        u.SyncState.ToString().ToLowerInvariant(), u.SyncError, u.LastSyncedAt);
+}
