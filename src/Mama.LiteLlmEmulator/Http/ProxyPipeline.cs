@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Mama.LiteLlmEmulator.Control;
+
+namespace Mama.LiteLlmEmulator.Http;
+
+/// <summary>Injected faults first, then LiteLLM's exception handlers and FastAPI's 404/405 bodies.</summary>
+internal static class ProxyPipeline
+{
+    public static IApplicationBuilder UseProxyPipeline(this IApplicationBuilder app, EmulatorControl emulator) =>
+        app.Use(async (context, next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments(ControlApi.Prefix, StringComparison.Ordinal)
+                && !await PassesFaultsAsync(context, emulator))
+            {
+                return;
+            }
+            await HandleErrorsAsync(context, next);
+        });
+
+    private static async Task<bool> PassesFaultsAsync(HttpContext context, EmulatorControl emulator)
+    {
+        if (emulator.IsDown)
+        {
+            // No answer at all: the client sees the connection drop at once instead of waiting for a timeout.
+            context.Abort();
+            return false;
+        }
+        var (latency, errorRate) = emulator.FaultsFor(context.Request.Path.Value ?? "/");
+        if (latency > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(latency, emulator.Clock, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        if (errorRate > 0 && Random.Shared.NextDouble() < errorRate)
+        {
+            var error = ProxyError.Wrapped(500, "Internal Server Error. (emulated failure)");
+            await EmulatorJson.WriteAsync(context.Response, error.Status, error.ToJson());
+            return false;
+        }
+        return true;
+    }
+
+    private static async Task HandleErrorsAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ProxyError e)
+        {
+            await EmulatorJson.WriteAsync(context.Response, e.Status, e.ToJson());
+            return;
+        }
+        catch (DetailError e)
+        {
+            await EmulatorJson.WriteAsync(context.Response, e.Status, e.ToJson());
+            return;
+        }
+        catch (ValidationError e)
+        {
+            await EmulatorJson.WriteAsync(context.Response, StatusCodes.Status422UnprocessableEntity, e.ToJson());
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var response = context.Response;
+        if (!response.HasStarted && response.ContentType is null && response.StatusCode is 404 or 405)
+        {
+            var detail = response.StatusCode == 404 ? "Not Found" : "Method Not Allowed";
+            await EmulatorJson.WriteAsync(response, response.StatusCode, new JsonObject { ["detail"] = detail });
+        }
+    }
+}
