@@ -155,7 +155,7 @@ public sealed class UserService(
                 AllowedModels = Distinct(row.AllowedModels).Select(m => new UserAllowedModel { Name = m }).ToList(),
                 AllowedServices = Distinct(row.AllowedServices).Select(s => new UserAllowedService { Name = s }).ToList(),
                 CreatedAt = now, CreatedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
-                SyncState = SyncState.Pending, NextSyncAt = now, Version = 1,
+                SyncState = SyncState.Pending, NextSyncAt = ReconcilerTakesOverAt(now), Version = 1,
             };
             audit.Stage(db, new AuditEntry(actor, "user.create", AuditResult.Success, 201, [user.UserId], new
             {
@@ -248,7 +248,7 @@ public sealed class UserService(
             {
                 user.SyncState = SyncState.Pending;
                 user.SyncAttempts = 0;
-                user.NextSyncAt = now;
+                user.NextSyncAt = ReconcilerTakesOverAt(now);
                 toSync.Add(user);
             }
             changed.Add(new UserChange(user.UserId, changes));
@@ -283,7 +283,7 @@ public sealed class UserService(
             user.Version++;
             user.SyncState = SyncState.Pending;
             user.SyncAttempts = 0;
-            user.NextSyncAt = now;
+            user.NextSyncAt = ReconcilerTakesOverAt(now);
             audit.Stage(db, new AuditEntry(actor, "user.delete", AuditResult.Success, 200, [user.UserId], new { organization = user.Organization }));
         }
         await SaveOrConflictAsync(db, ct);
@@ -307,6 +307,9 @@ public sealed class UserService(
             200, [userId], new { outcome.State }, outcome.Error), ct);
         return outcome;
     }
+
+    /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>
+    private DateTimeOffset ReconcilerTakesOverAt(DateTimeOffset now) => now + liteLlmOptions.Value.InlineSyncBudget;
 
     private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<long> ids, CancellationToken ct)
     {

@@ -240,6 +240,11 @@ namespace Mama.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("KeyHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.Property<string>("KeyLastFour")
                         .IsRequired()
                         .HasMaxLength(4)
@@ -294,6 +299,8 @@ namespace Mama.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.HasIndex("CreatedAt");
+
+                    b.HasIndex("KeyHash");
 
                     b.HasIndex("Organization");
 

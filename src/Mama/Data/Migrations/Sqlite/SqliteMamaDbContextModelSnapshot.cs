@@ -228,6 +228,11 @@ namespace Mama.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("KeyHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("KeyLastFour")
                         .IsRequired()
                         .HasMaxLength(4)
@@ -282,6 +287,8 @@ namespace Mama.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("CreatedAt");
+
+                    b.HasIndex("KeyHash");
 
                     b.HasIndex("Organization");
 
