@@ -211,4 +211,16 @@ public sealed partial class KeyGenerateTests(EmulatorFixture fixture) : IClassFi
 
         reply.AssertValidationError();
     }
+
+    [Fact]
+    public async Task ParallelGeneratesAllSucceedWithDistinctKeys()
+    {
+        var userId = EmulatorFixture.Unique("par");
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => fixture.Admin.GenerateAsync(new JsonObject { ["user_id"] = userId })));
+
+        Assert.Equal(40, bodies.Select(b => (string)b["token"]!).Distinct().Count());
+        var list = await fixture.Admin.GetAsync($"/key/list?user_id={userId}&size=100");
+        Assert.Equal(40, list.Obj["total_count"]!.GetValue<int>());
+    }
 }
