@@ -41,6 +41,11 @@ internal static class PyRepr
         return value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
     }
 
-    public static string DateTime(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00:00";
+    /// <summary>str(datetime): microseconds only when non-zero.</summary>
+    public static string DateTime(DateTimeOffset value)
+    {
+        var utc = value.UtcDateTime;
+        var format = utc.Ticks % TimeSpan.TicksPerSecond / 10 == 0 ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss.ffffff";
+        return utc.ToString(format, CultureInfo.InvariantCulture) + "+00:00";
+    }
 }
