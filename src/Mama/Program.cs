@@ -43,10 +43,10 @@ try
 {
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
 }
-catch (Microsoft.Extensions.Options.OptionsValidationException e)
+catch (Exception e) when (StartupErrors.AreSettings(e))
 {
     // A missing setting is an operator's mistake, not a crash: one line that names it.
-    Console.Error.WriteLine("mama cannot start: " + string.Join(" ", e.Failures));
+    Console.Error.WriteLine("mama cannot start: " + StartupErrors.Describe(e));
     return 1;
 }
 

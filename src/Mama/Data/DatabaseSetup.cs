@@ -21,7 +21,8 @@ public static class DatabaseSetup
         {
             if (string.IsNullOrWhiteSpace(connectionString))
                 throw new InvalidOperationException("Database:Provider is postgres but ConnectionStrings:Mama (env ConnectionStrings__Mama) is not set.");
-            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString));
+            // One query per page: a user's models and services are a handful of rows, so the join stays small.
+            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x.UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)));
             return services.AddContextAdapters<PostgresMamaDbContext>();
         }
 
@@ -31,7 +32,7 @@ public static class DatabaseSetup
             ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataPath, "mama.db"), Pooling = true }.ToString()
             : connectionString;
         EnsureSqliteFolder(connectionString);
-        services.AddPooledDbContextFactory<SqliteMamaDbContext>(o => o.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
+        services.AddPooledDbContextFactory<SqliteMamaDbContext>(o => o.UseSqlite(connectionString, x => x.UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)).AddInterceptors(new SqlitePragmas()));
         return services.AddContextAdapters<SqliteMamaDbContext>();
     }
 

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Mama.LiteLlm;
 
-public sealed class LiteLlmOptions : IValidatableObject
+public sealed class LiteLlmOptions
 {
     /// <summary>The proxy's base URL, e.g. https://litellm.internal:4000 (env <c>LiteLlm__BaseUrl</c>).</summary>
     public Uri? BaseUrl { get; set; }
@@ -38,15 +38,21 @@ public sealed class LiteLlmOptions : IValidatableObject
     /// <summary>How long the proxy's model list is cached.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ModelsCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+}
 
-    public IEnumerable<ValidationResult> Validate(ValidationContext context)
+/// <summary>Without the emulator, the proxy's URL and master key are required: checked at start, naming the setting.</summary>
+public sealed class LiteLlmOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<LiteLlmOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, LiteLlmOptions options)
     {
-        if (UseEmulator) yield break;
-        if (BaseUrl is null)
-            yield return new ValidationResult("LiteLlm:BaseUrl (env LiteLlm__BaseUrl) is required: the URL of the LiteLLM proxy.", [nameof(BaseUrl)]);
-        else if (!BaseUrl.IsAbsoluteUri || (BaseUrl.Scheme != Uri.UriSchemeHttp && BaseUrl.Scheme != Uri.UriSchemeHttps))
-            yield return new ValidationResult("LiteLlm:BaseUrl must be an absolute http(s) URL.", [nameof(BaseUrl)]);
-        if (string.IsNullOrWhiteSpace(MasterKey))
-            yield return new ValidationResult("LiteLlm:MasterKey (env LiteLlm__MasterKey) is required: the proxy's master key.", [nameof(MasterKey)]);
+        if (options.UseEmulator) return Microsoft.Extensions.Options.ValidateOptionsResult.Success;
+        var failures = new List<string>();
+        if (options.BaseUrl is null)
+            failures.Add("LiteLlm:BaseUrl (env LiteLlm__BaseUrl) is required: the URL of the LiteLLM proxy.");
+        else if (!options.BaseUrl.IsAbsoluteUri || (options.BaseUrl.Scheme != Uri.UriSchemeHttp && options.BaseUrl.Scheme != Uri.UriSchemeHttps))
+            failures.Add("LiteLlm:BaseUrl must be an absolute http(s) URL.");
+        if (string.IsNullOrWhiteSpace(options.MasterKey))
+            failures.Add("LiteLlm:MasterKey (env LiteLlm__MasterKey) is required: the proxy's master key.");
+        return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
     }
 }

@@ -9,6 +9,7 @@ public static class LiteLlmSetup
     public static IServiceCollection AddLiteLlm(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LiteLlmOptions>().BindConfiguration("LiteLlm").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LiteLlmOptions>, LiteLlmOptionsValidator>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<LiteLlmOptions>>().Value;
