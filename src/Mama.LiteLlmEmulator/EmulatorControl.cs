@@ -141,8 +141,7 @@ public sealed class EmulatorControl
         }
         lock (Keys.Gate)
         {
-            Keys.Rows.Clear();
-            Keys.Deleted.Clear();
+            Keys.Clear();
             if (_options.AddMasterKeyRow)
             {
                 var now = Clock.GetUtcNow();

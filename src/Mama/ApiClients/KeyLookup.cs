@@ -31,9 +31,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             .Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
             .Select(u => new
             {
-                u.UserId, u.Organization, u.ExtraInfo, u.KeyCiphertext, u.KeyEncryptionKeyId, u.SyncState,
-                Models = u.AllowedModels.Select(m => m.Name).ToList(),
-                Services = u.AllowedServices.Select(s => s.Name).ToList(),
+                u.UserId, u.Organization, u.ExtraInfo, u.KeyCiphertext, u.KeyEncryptionKeyId, u.SyncState, u.ModelNames, u.ServiceNames,
             })
             .ToListAsync(ct);
 
@@ -44,10 +42,9 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         foreach (var id in ids)
         {
             if (!byId.TryGetValue(id, out var row)) notFound.Add(id);
-            else if (caller.Scope == ApiClientScope.Service && !row.Services.Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
+            else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else users.Add(new LookedUpUser(row.UserId, row.Organization, protector.Unprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId),
-                row.Models.Order(StringComparer.Ordinal).ToList(), row.Services.Order(StringComparer.Ordinal).ToList(), row.ExtraInfo,
-                row.SyncState.ToString().ToLowerInvariant()));
+                User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, SyncStateName(row.SyncState)));
         }
 
         var result = users.Count == 0 && denied.Count > 0 ? AuditResult.Denied : AuditResult.Success;
@@ -55,4 +52,11 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             new { returned = users.Select(u => u.UserId), not_found = notFound, denied }), ct);
         return new LookupResponse(users, notFound, denied);
     }
+
+    private static string SyncStateName(SyncState state) => state switch
+    {
+        SyncState.Synced => "synced",
+        SyncState.Pending => "pending",
+        _ => "error",
+    };
 }

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Mama.Data;
 using Mama.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Mama.Audit;
 
@@ -71,7 +72,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
             try
             {
-                await SaveAsync(batch.Select(p => p.Event));
+                await SaveAsync(batch.Select(p => p.Event).ToList());
                 foreach (var p in batch) p.Done.TrySetResult();
             }
             catch (Exception e)
@@ -82,12 +83,76 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    private async Task SaveAsync(IEnumerable<AuditEvent> events)
+    private const string InsertSql = """
+        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId")
+        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id)
+        """;
+
+    /// <summary>
+    /// One transaction for the whole batch, written with plain ADO.NET: this is the hot path of every audited
+    /// read, and EF's change tracking would cost more than the insert. The connection is opened through EF so
+    /// the provider's durability settings (SQLite synchronous=FULL) apply.
+    /// </summary>
+    private async Task SaveAsync(IReadOnlyList<AuditEvent> events)
     {
         await using var db = await _dbFactory.CreateDbContextAsync();
-        db.AuditEvents.AddRange(events);
-        await db.SaveChangesAsync();
+        var ticks = db.Database.IsSqlite(); // SQLite stores instants as UTC ticks (see SqliteMamaDbContext)
+        await db.Database.OpenConnectionAsync();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        var connection = db.Database.GetDbConnection();
+        if (connection.CanCreateBatch)
+        {
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = tx.GetDbTransaction();
+            foreach (var e in events)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = InsertSql;
+                foreach (var (name, value) in Values(e, ticks))
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    parameter.Value = value;
+                    command.Parameters.Add(parameter);
+                }
+                batch.BatchCommands.Add(command);
+            }
+            await batch.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx.GetDbTransaction();
+            command.CommandText = InsertSql;
+            foreach (var e in events)
+            {
+                command.Parameters.Clear();
+                foreach (var (name, value) in Values(e, ticks))
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    parameter.Value = value;
+                    command.Parameters.Add(parameter);
+                }
+                await command.ExecuteNonQueryAsync();
+            }
+        }
+        await tx.CommitAsync();
     }
+
+    private static IEnumerable<(string, object)> Values(AuditEvent e, bool ticks) =>
+    [
+        ("@at", ticks ? e.At.UtcTicks : e.At),
+        ("@actor", e.Actor),
+        ("@action", e.Action),
+        ("@user_ids", e.UserIds),
+        ("@detail", e.Detail),
+        ("@result", e.Result.ToString()),
+        ("@status_code", e.StatusCode),
+        ("@reason", (object?)e.Reason ?? DBNull.Value),
+        ("@ip", (object?)e.Ip ?? DBNull.Value),
+        ("@trace_id", (object?)e.TraceId ?? DBNull.Value),
+    ];
 
     private AuditEvent ToEvent(AuditEntry entry) => new()
     {

@@ -49,6 +49,8 @@ public abstract class MamaDbContext(DbContextOptions options)
             user.Property(u => u.ExtraInfo).HasMaxLength(4000);
             user.Property(u => u.KeyEncryptionKeyId).HasMaxLength(64);
             user.Property(u => u.KeyLastFour).HasMaxLength(4);
+            user.Ignore(u => u.Models);
+            user.Ignore(u => u.Services);
             user.Property(u => u.SyncState).HasConversion<string>().HasMaxLength(16);
             user.Property(u => u.SyncError).HasMaxLength(1000);
             user.Property(u => u.SyncLeaseOwner).HasMaxLength(64);

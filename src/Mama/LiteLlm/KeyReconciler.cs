@@ -121,7 +121,7 @@ public sealed class KeyReconciler(
                 managed[token] = key;
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var users = await db.KeyUsers.AsNoTracking().Include(u => u.AllowedModels).AsSplitQuery().ToListAsync(ct);
+        var users = await db.KeyUsers.AsNoTracking().ToListAsync(ct);
         var now = clock.GetUtcNow();
         foreach (var user in users)
         {

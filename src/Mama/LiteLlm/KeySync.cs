@@ -30,95 +30,138 @@ public sealed class KeySync(
     ILogger<KeySync> logger)
 {
     private readonly string _owner = $"{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private long _claims;
 
     private TimeSpan LeaseDuration => options.Value.SyncLease;
 
-    /// <summary>Syncs the users now with bounded concurrency; whatever is not done within <paramref name="budget"/> is reported pending and left to the reconciler.</summary>
+    /// <summary>
+    /// Syncs the users now with bounded concurrency; whatever is not done within <paramref name="budget"/> is
+    /// reported pending and left to the reconciler. Leases are claimed, and results recorded, one transaction per
+    /// batch, so a batch of 1,000 users costs two commits rather than two thousand.
+    /// </summary>
     public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct)
     {
-        var outcomes = new ConcurrentDictionary<long, SyncOutcome>();
+        var now = clock.GetUtcNow();
+        var claim = $"{_owner}:{Interlocked.Increment(ref _claims)}";
+        var leaseUntil = now + LeaseDuration;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.KeyUsers
+            .Where(u => ids.Contains(u.Id) && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.SyncLeaseOwner, claim).SetProperty(u => u.SyncLeaseUntil, leaseUntil), ct);
+        var users = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToListAsync(ct);
+        var mine = users.Where(u => u.SyncLeaseOwner == claim).ToList();
+
+        var results = new ConcurrentDictionary<long, Result>();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(budget);
         try
         {
-            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = deadline.Token },
-                async (id, token) => outcomes[id] = await SyncOneAsync(id, token));
+            await Parallel.ForEachAsync(mine, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = deadline.Token },
+                async (user, token) => results[user.Id] = await PushAsync(user, token));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            // Out of budget: what finished is recorded below; the rest stays pending for the reconciler.
         }
 
-        var missing = ids.Where(id => !outcomes.ContainsKey(id)).ToList();
-        if (missing.Count > 0)
-        {
-            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-            foreach (var row in await db.KeyUsers.AsNoTracking().Where(u => missing.Contains(u.Id)).Select(u => new { u.Id, u.UserId, u.SyncError }).ToListAsync(CancellationToken.None))
-                outcomes[row.Id] = new SyncOutcome(row.UserId, SyncOutcome.Pending, row.SyncError ?? "Still in progress; the reconciler will finish it.");
-        }
+        var outcomes = await RecordAsync(db, claim, mine, results);
+        foreach (var user in users.Where(u => u.SyncLeaseOwner != claim))
+            outcomes[user.Id] = new SyncOutcome(user.UserId, SyncOutcome.Pending, "Another worker is syncing this user.");
         return ids.Where(outcomes.ContainsKey).Select(id => outcomes[id]).ToList();
     }
 
-    /// <summary>One user: claim the lease, push the desired state, record the result.</summary>
-    public async Task<SyncOutcome> SyncOneAsync(long id, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var leaseUntil = now + LeaseDuration;
-        var claimed = await db.KeyUsers
-            .Where(u => u.Id == id && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.SyncLeaseOwner, _owner).SetProperty(u => u.SyncLeaseUntil, leaseUntil), ct);
-        var user = await db.KeyUsers.AsNoTracking().Include(u => u.AllowedModels).SingleOrDefaultAsync(u => u.Id == id, ct);
-        if (user is null) return new SyncOutcome("", SyncOutcome.Deleted);
-        if (claimed == 0) return new SyncOutcome(user.UserId, SyncOutcome.Pending, "Another worker is syncing this user.");
+    public async Task<SyncOutcome> SyncOneAsync(long id, CancellationToken ct) =>
+        (await SyncAsync([id], Timeout.InfiniteTimeSpan, ct)).SingleOrDefault() ?? new SyncOutcome("", SyncOutcome.Deleted);
 
+    private enum ResultKind { Synced, Deleted, Failed }
+
+    private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
+
+    /// <summary>The HTTP half of one user's sync: no database writes, so it can run in parallel.</summary>
+    private async Task<Result> PushAsync(User user, CancellationToken ct)
+    {
         try
         {
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
             if (user.DeletedAt is not null)
             {
                 await liteLlm.DeleteKeyAsync(key, ct);
-                // The tombstone goes only if nothing was asked of this user since (same version).
-                var removed = await db.KeyUsers.Where(u => u.Id == id && u.Version == user.Version).ExecuteDeleteAsync(CancellationToken.None);
-                if (removed == 1) return new SyncOutcome(user.UserId, SyncOutcome.Deleted);
-                await ReleaseAsync(db, id);
-                return new SyncOutcome(user.UserId, SyncOutcome.Pending);
+                return new Result(ResultKind.Deleted);
             }
-
             await EnsureKeyAsync(key, SpecOf(user), ct);
-            var marked = await db.KeyUsers.Where(u => u.Id == id && u.Version == user.Version).ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.SyncState, SyncState.Synced)
-                .SetProperty(u => u.SyncError, (string?)null)
-                .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, clock.GetUtcNow())
-                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
-                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
-            if (marked == 1) return new SyncOutcome(user.UserId, SyncOutcome.Synced);
-            await ReleaseAsync(db, id); // changed meanwhile: the newer version is still due
-            return new SyncOutcome(user.UserId, SyncOutcome.Pending);
+            return new Result(ResultKind.Synced);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (LiteLlmException e)
         {
-            await ReleaseAsync(db, id);
-            return new SyncOutcome(user.UserId, SyncOutcome.Pending, "Still in progress; the reconciler will finish it.");
+            logger.LogWarning("Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
+            return new Result(ResultKind.Failed, e.Transient, e.Message);
         }
-        catch (Exception e) when (e is LiteLlmException or System.Security.Cryptography.CryptographicException)
+        catch (System.Security.Cryptography.CryptographicException)
         {
-            var transient = e is LiteLlmException { Transient: true };
-            var attempts = user.SyncAttempts + 1;
-            var state = transient ? SyncState.Pending : SyncState.Error;
-            var message = e is LiteLlmException ? e.Message : "The stored key cannot be decrypted with the configured encryption keys.";
-            logger.LogWarning("Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, attempts, message);
-            var recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == user.Version).ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.SyncState, state)
-                .SetProperty(u => u.SyncError, message.Length > 1000 ? message[..1000] : message)
-                .SetProperty(u => u.SyncAttempts, attempts)
-                .SetProperty(u => u.NextSyncAt, clock.GetUtcNow() + Backoff(attempts))
-                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
-            if (recorded == 0) await ReleaseAsync(db, id);
-            return new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+            return new Result(ResultKind.Failed, false, "The stored key cannot be decrypted with the configured encryption keys.");
         }
+    }
+
+    /// <summary>
+    /// Records every result in one transaction. Each write holds only if the user's version is the one pushed:
+    /// a change made meanwhile keeps the user pending, and only releases the lease.
+    /// </summary>
+    private async Task<Dictionary<long, SyncOutcome>> RecordAsync(MamaDbContext db, string claim, List<User> mine, ConcurrentDictionary<long, Result> results)
+    {
+        var outcomes = new Dictionary<long, SyncOutcome>();
+        var none = CancellationToken.None; // the pushes happened: their outcome is recorded even if the caller gave up
+        await using var tx = await db.Database.BeginTransactionAsync(none);
+        foreach (var user in mine)
+        {
+            var id = user.Id;
+            var version = user.Version;
+            var now = clock.GetUtcNow();
+            var recorded = 0;
+            SyncOutcome outcome;
+            if (!results.TryGetValue(id, out var result))
+            {
+                outcome = new SyncOutcome(user.UserId, SyncOutcome.Pending, "Still in progress; the reconciler will finish it.");
+            }
+            else if (result.Kind == ResultKind.Deleted)
+            {
+                // The tombstone goes only if nothing was asked of this user since.
+                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteDeleteAsync(none);
+                outcome = new SyncOutcome(user.UserId, recorded == 1 ? SyncOutcome.Deleted : SyncOutcome.Pending);
+            }
+            else if (result.Kind == ResultKind.Synced)
+            {
+                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteUpdateAsync(s => s
+                    .SetProperty(u => u.SyncState, SyncState.Synced)
+                    .SetProperty(u => u.SyncError, (string?)null)
+                    .SetProperty(u => u.SyncAttempts, 0)
+                    .SetProperty(u => u.LastSyncedAt, now)
+                    .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
+                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+                outcome = new SyncOutcome(user.UserId, recorded == 1 ? SyncOutcome.Synced : SyncOutcome.Pending);
+            }
+            else
+            {
+                var attempts = user.SyncAttempts + 1;
+                var state = result.Transient ? SyncState.Pending : SyncState.Error;
+                var message = result.Error!.Length > 1000 ? result.Error[..1000] : result.Error;
+                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteUpdateAsync(s => s
+                    .SetProperty(u => u.SyncState, state)
+                    .SetProperty(u => u.SyncError, message)
+                    .SetProperty(u => u.SyncAttempts, attempts)
+                    .SetProperty(u => u.NextSyncAt, now + Backoff(attempts))
+                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+                outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+            }
+            if (recorded == 0)
+                await db.KeyUsers.Where(u => u.Id == id && u.SyncLeaseOwner == claim).ExecuteUpdateAsync(s => s
+                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+            outcomes[id] = outcome;
+        }
+        await tx.CommitAsync(none);
+        return outcomes;
     }
 
     /// <summary>Creates the key with mama's value if LiteLLM lacks it, else updates whatever differs. Safe to repeat.</summary>
@@ -129,7 +172,7 @@ public sealed class KeySync(
         {
             try
             {
-                await liteLlm.GenerateKeyAsync(new GenerateKeyRequest { Key = key, KeyAlias = spec.Alias, UserId = spec.Alias, Models = spec.Models, Metadata = spec.Metadata, Blocked = spec.Blocked }, ct);
+                await liteLlm.GenerateKeyAsync(spec.ToRequest(key), ct);
                 return "created";
             }
             catch (LiteLlmException e) when (e.Status == 400 && e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase) && !e.Message.Contains("alias", StringComparison.OrdinalIgnoreCase))
@@ -144,23 +187,19 @@ public sealed class KeySync(
 
         try
         {
-            await liteLlm.UpdateKeyAsync(new UpdateKeyRequest { Key = key, KeyAlias = spec.Alias, UserId = spec.Alias, Models = spec.Models, Metadata = spec.Metadata, Blocked = spec.Blocked }, ct);
+            await liteLlm.UpdateKeyAsync(spec.ToRequest(key), ct);
             return "updated";
         }
         catch (LiteLlmKeyNotFoundException)
         {
             // Deleted between info and update: create it again.
-            await liteLlm.GenerateKeyAsync(new GenerateKeyRequest { Key = key, KeyAlias = spec.Alias, UserId = spec.Alias, Models = spec.Models, Metadata = spec.Metadata, Blocked = spec.Blocked }, ct);
+            await liteLlm.GenerateKeyAsync(spec.ToRequest(key), ct);
             return "created";
         }
     }
 
     /// <summary>LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked.</summary>
-    public static KeySpec SpecOf(User user)
-    {
-        var models = user.AllowedModels.Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
-        return new KeySpec(user.UserId, models, user.Organization, Blocked: models.Count == 0);
-    }
+    public static KeySpec SpecOf(User user) => new(user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0);
 
     /// <summary>Exponential backoff with ±20 % jitter, so retries of many users spread out.</summary>
     public TimeSpan Backoff(int attempts)
@@ -170,9 +209,4 @@ public sealed class KeySync(
         if (delay > o.MaxBackoff) delay = o.MaxBackoff;
         return delay * (0.8 + Random.Shared.NextDouble() * 0.4);
     }
-
-    private async Task ReleaseAsync(MamaDbContext db, long id) =>
-        await db.KeyUsers.Where(u => u.Id == id && u.SyncLeaseOwner == _owner).ExecuteUpdateAsync(s => s
-            .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-            .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
 }

@@ -36,14 +36,14 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     }
 
     /// <summary>Creates the key with mama's own value. Not retried by the HTTP pipeline: a lost answer is resolved by the caller's next info call.</summary>
-    public async Task GenerateKeyAsync(GenerateKeyRequest request, CancellationToken ct)
+    public async Task GenerateKeyAsync(KeyRequest request, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Post, "key/generate", request, ct);
         await EnsureSuccessAsync(response, "generate key", ct);
     }
 
     /// <summary>Replaces the key's alias, models, metadata and blocked flag. Throws <see cref="LiteLlmKeyNotFoundException"/> when the key is gone.</summary>
-    public async Task UpdateKeyAsync(UpdateKeyRequest request, CancellationToken ct)
+    public async Task UpdateKeyAsync(KeyRequest request, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Post, "key/update", request, ct);
         // LiteLLM answers an unknown key on update with 401 (its DB helper raises it), not 404.

@@ -9,17 +9,8 @@ public sealed record LiteLlmModel([property: JsonPropertyName("id")] string Id);
 
 public sealed record LiteLlmModelList([property: JsonPropertyName("data")] IReadOnlyList<LiteLlmModel>? Data);
 
-public sealed class GenerateKeyRequest
-{
-    [JsonPropertyName("key")] public required string Key { get; init; }
-    [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
-    [JsonPropertyName("user_id")] public string? UserId { get; init; }
-    [JsonPropertyName("models")] public required IReadOnlyList<string> Models { get; init; }
-    [JsonPropertyName("metadata")] public required IReadOnlyDictionary<string, string> Metadata { get; init; }
-    [JsonPropertyName("blocked")] public bool Blocked { get; init; }
-}
-
-public sealed class UpdateKeyRequest
+/// <summary>The body of <c>/key/generate</c> and <c>/key/update</c>: mama always sends every field it manages, so the two are one type.</summary>
+public sealed class KeyRequest
 {
     [JsonPropertyName("key")] public required string Key { get; init; }
     [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
@@ -63,6 +54,8 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
 {
     public const string ManagedByField = "managed_by";
     public const string ManagedByValue = "mama";
+
+    public KeyRequest ToRequest(string key) => new() { Key = key, KeyAlias = Alias, UserId = Alias, Models = Models, Metadata = Metadata, Blocked = Blocked };
 
     public IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
     {

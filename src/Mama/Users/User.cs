@@ -20,6 +20,33 @@ public sealed class User
     public List<UserAllowedModel> AllowedModels { get; set; } = [];
     public List<UserAllowedService> AllowedServices { get; set; } = [];
 
+    /// <summary>The allowed models again, newline-joined and sorted: lookups read one row instead of joining (names hold no control characters).</summary>
+    public string ModelNames { get; set; } = "";
+    /// <summary>The allowed services again, as <see cref="ModelNames"/>.</summary>
+    public string ServiceNames { get; set; } = "";
+
+    public IReadOnlyList<string> Models => Split(ModelNames);
+    public IReadOnlyList<string> Services => Split(ServiceNames);
+
+    /// <summary>Sets the allowed models in both forms, the rows (for filters) and the text (for lookups).</summary>
+    public void SetModels(IEnumerable<string> names)
+    {
+        var sorted = names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        AllowedModels.RemoveAll(m => !sorted.Contains(m.Name));
+        AllowedModels.AddRange(sorted.Where(n => AllowedModels.All(m => m.Name != n)).Select(n => new UserAllowedModel { Name = n }));
+        ModelNames = string.Join('\n', sorted);
+    }
+
+    public void SetServices(IEnumerable<string> names)
+    {
+        var sorted = names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        AllowedServices.RemoveAll(s => !sorted.Contains(s.Name));
+        AllowedServices.AddRange(sorted.Where(n => AllowedServices.All(s => s.Name != n)).Select(n => new UserAllowedService { Name = n }));
+        ServiceNames = string.Join('\n', sorted);
+    }
+
+    public static IReadOnlyList<string> Split(string names) => names.Length == 0 ? [] : names.Split('\n');
+
     public DateTimeOffset CreatedAt { get; set; }
     public string CreatedBy { get; set; } = "";
     public DateTimeOffset UpdatedAt { get; set; }

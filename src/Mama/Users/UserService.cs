@@ -152,11 +152,11 @@ public sealed class UserService(
                 KeyEncryptionKeyId = protector.CurrentKeyId,
                 KeyHash = LiteLlmClient.HashKey(key),
                 KeyLastFour = key[^4..],
-                AllowedModels = Distinct(row.AllowedModels).Select(m => new UserAllowedModel { Name = m }).ToList(),
-                AllowedServices = Distinct(row.AllowedServices).Select(s => new UserAllowedService { Name = s }).ToList(),
                 CreatedAt = now, CreatedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
                 SyncState = SyncState.Pending, NextSyncAt = ReconcilerTakesOverAt(now), Version = 1,
             };
+            user.SetModels(Distinct(row.AllowedModels));
+            user.SetServices(Distinct(row.AllowedServices));
             audit.Stage(db, new AuditEntry(actor, "user.create", AuditResult.Success, 201, [user.UserId], new
             {
                 organization = user.Organization,
@@ -213,28 +213,8 @@ public sealed class UserService(
                 changes["extra_info"] = new FieldChange(user.ExtraInfo, extraInfo);
                 user.ExtraInfo = extraInfo;
             }
-            if (modelEdit is not null)
-            {
-                var before = user.AllowedModels.Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
-                var after = modelEdit.ApplyTo(before).ToList();
-                if (!before.SequenceEqual(after))
-                {
-                    changes["allowed_models"] = new FieldChange(before, after);
-                    user.AllowedModels.RemoveAll(m => !after.Contains(m.Name));
-                    user.AllowedModels.AddRange(after.Except(before).Select(m => new UserAllowedModel { Name = m }));
-                }
-            }
-            if (serviceEdit is not null)
-            {
-                var before = user.AllowedServices.Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
-                var after = serviceEdit.ApplyTo(before).ToList();
-                if (!before.SequenceEqual(after))
-                {
-                    changes["allowed_services"] = new FieldChange(before, after);
-                    user.AllowedServices.RemoveAll(s => !after.Contains(s.Name));
-                    user.AllowedServices.AddRange(after.Except(before).Select(s => new UserAllowedService { Name = s }));
-                }
-            }
+            if (ApplySetEdit(modelEdit, user.Models, user.SetModels) is { } models) changes["allowed_models"] = models;
+            if (ApplySetEdit(serviceEdit, user.Services, user.SetServices) is { } services) changes["allowed_services"] = services;
             if (changes.Count == 0)
             {
                 unchanged.Add(user.UserId);
@@ -339,6 +319,17 @@ public sealed class UserService(
         var served = (await models.GetAsync(ct)).Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         names.ExceptWith(served);
         return names;
+    }
+
+    /// <summary>Applies a set edit to one user's models or services; the change, or null when they were already as asked.</summary>
+    private static FieldChange? ApplySetEdit(SetEdit? edit, IReadOnlyList<string> current, Action<IEnumerable<string>> set)
+    {
+        if (edit is null) return null;
+        var after = edit.ApplyTo(current).ToList();
+        if (current.SequenceEqual(after)) return null;
+        var before = current.ToList();
+        set(after);
+        return new FieldChange(before, after);
     }
 
     private static SetEdit? ParseSetEdit(SetEditRequest? request, string field, Dictionary<string, string[]> errors)

@@ -253,6 +253,10 @@ namespace Mama.Data.Migrations.Postgres
                     b.Property<DateTimeOffset?>("LastSyncedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("ModelNames")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<DateTimeOffset?>("NextSyncAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -260,6 +264,10 @@ namespace Mama.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
+
+                    b.Property<string>("ServiceNames")
+                        .IsRequired()
+                        .HasColumnType("text");
 
                     b.Property<int>("SyncAttempts")
                         .HasColumnType("integer");

@@ -241,12 +241,20 @@ namespace Mama.Data.Migrations.Sqlite
                     b.Property<long?>("LastSyncedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ModelNames")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("NextSyncAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Organization")
                         .IsRequired()
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ServiceNames")
+                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<int>("SyncAttempts")

@@ -119,7 +119,10 @@ namespace Mama.Data.Migrations.Sqlite
                     ExtraInfo = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
                     KeyCiphertext = table.Column<byte[]>(type: "BLOB", nullable: false),
                     KeyEncryptionKeyId = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    KeyHash = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
                     KeyLastFour = table.Column<string>(type: "TEXT", maxLength: 4, nullable: false),
+                    ModelNames = table.Column<string>(type: "TEXT", nullable: false),
+                    ServiceNames = table.Column<string>(type: "TEXT", nullable: false),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     CreatedBy = table.Column<string>(type: "TEXT", nullable: false),
                     UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
@@ -359,6 +362,11 @@ namespace Mama.Data.Migrations.Sqlite
                 name: "IX_users_CreatedAt",
                 table: "users",
                 column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_users_KeyHash",
+                table: "users",
+                column: "KeyHash");
 
             migrationBuilder.CreateIndex(
                 name: "IX_users_Organization",

@@ -10,8 +10,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Mama.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteMamaDbContext))]
-    [Migration("20261124095548_KeyHash")]
-    partial class KeyHash
+    [Migration("20261124101045_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -244,12 +244,20 @@ namespace Mama.Data.Migrations.Sqlite
                     b.Property<long?>("LastSyncedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ModelNames")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("NextSyncAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Organization")
                         .IsRequired()
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ServiceNames")
+                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<int>("SyncAttempts")

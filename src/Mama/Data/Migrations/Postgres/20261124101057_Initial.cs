@@ -121,7 +121,10 @@ namespace Mama.Data.Migrations.Postgres
                     ExtraInfo = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
                     KeyCiphertext = table.Column<byte[]>(type: "bytea", nullable: false),
                     KeyEncryptionKeyId = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    KeyHash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
                     KeyLastFour = table.Column<string>(type: "character varying(4)", maxLength: 4, nullable: false),
+                    ModelNames = table.Column<string>(type: "text", nullable: false),
+                    ServiceNames = table.Column<string>(type: "text", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     CreatedBy = table.Column<string>(type: "text", nullable: false),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
@@ -361,6 +364,11 @@ namespace Mama.Data.Migrations.Postgres
                 name: "IX_users_CreatedAt",
                 table: "users",
                 column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_users_KeyHash",
+                table: "users",
+                column: "KeyHash");
 
             migrationBuilder.CreateIndex(
                 name: "IX_users_Organization",
