@@ -67,7 +67,7 @@ public sealed partial class AdminService(
         if (!await accounts.CheckPasswordAsync(account, currentPassword!))
             await RefuseAsync(actor, "auth.password_change", [], 400, "wrong current password",
                 ProblemException.Validation("current_password", "The current password is wrong."), ct);
-        await ValidateNewPasswordAsync(account, newPassword!, actor, "auth.password_change", ct);
+        await ValidateNewPasswordAsync(account, newPassword!, "new_password", actor, "auth.password_change", ct);
 
         account.MustChangePassword = false;
         await SaveAuditedAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Success, 204, Detail: new { username }),
@@ -102,7 +102,7 @@ public sealed partial class AdminService(
             CreatedBy = actor.Name,
             MustChangePassword = true,
         };
-        await ValidateNewPasswordAsync(account, request.Password!, actor, "admin.create", ct);
+        await ValidateNewPasswordAsync(account, request.Password!, "password", actor, "admin.create", ct);
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await SaveAuditedAsync(new AuditEntry(actor, "admin.create", AuditResult.Success, 201, Detail: new { username, role }),
@@ -131,7 +131,7 @@ public sealed partial class AdminService(
     {
         RequireFields(("new_password", newPassword));
         var account = await FindOrRefuseAsync(username, actor, "admin.password_reset", ct);
-        await ValidateNewPasswordAsync(account, newPassword!, actor, "admin.password_reset", ct);
+        await ValidateNewPasswordAsync(account, newPassword!, "new_password", actor, "admin.password_reset", ct);
 
         account.PasswordHash = accounts.PasswordHasher.HashPassword(account, newPassword!);
         account.MustChangePassword = true;
@@ -153,7 +153,7 @@ public sealed partial class AdminService(
         return account!;
     }
 
-    private async Task ValidateNewPasswordAsync(AdminAccount account, string password, Actor actor, string action, CancellationToken ct)
+    private async Task ValidateNewPasswordAsync(AdminAccount account, string password, string field, Actor actor, string action, CancellationToken ct)
     {
         var problems = new List<string>();
         foreach (var validator in accounts.PasswordValidators)
@@ -163,7 +163,6 @@ public sealed partial class AdminService(
         }
         if (problems.Count > 0)
         {
-            var field = action == "admin.create" ? "password" : "new_password";
             await RefuseAsync(actor, action, [], 400, "weak password",
                 ProblemException.Validation(new Dictionary<string, string[]> { [field] = problems.Distinct().ToArray() }), ct);
         }

@@ -44,7 +44,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             if (!byId.TryGetValue(id, out var row)) notFound.Add(id);
             else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else users.Add(new LookedUpUser(row.UserId, row.Organization, protector.Unprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId),
-                User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, SyncStateName(row.SyncState)));
+                User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name()));
         }
 
         var result = users.Count == 0 && denied.Count > 0 ? AuditResult.Denied : AuditResult.Success;
@@ -52,11 +52,4 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             new { returned = users.Select(u => u.UserId), not_found = notFound, denied }), ct);
         return new LookupResponse(users, notFound, denied);
     }
-
-    private static string SyncStateName(SyncState state) => state switch
-    {
-        SyncState.Synced => "synced",
-        SyncState.Pending => "pending",
-        _ => "error",
-    };
 }

@@ -108,13 +108,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             {
                 var command = batch.CreateBatchCommand();
                 command.CommandText = InsertSql;
-                foreach (var (name, value) in Values(e, ticks))
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = name;
-                    parameter.Value = value;
-                    command.Parameters.Add(parameter);
-                }
+                Bind(command.Parameters, command.CreateParameter, e, ticks);
                 batch.BatchCommands.Add(command);
             }
             await batch.ExecuteNonQueryAsync();
@@ -127,17 +121,22 @@ public sealed partial class AuditLog : IAsyncDisposable
             foreach (var e in events)
             {
                 command.Parameters.Clear();
-                foreach (var (name, value) in Values(e, ticks))
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = name;
-                    parameter.Value = value;
-                    command.Parameters.Add(parameter);
-                }
+                Bind(command.Parameters, command.CreateParameter, e, ticks);
                 await command.ExecuteNonQueryAsync();
             }
         }
         await tx.CommitAsync();
+    }
+
+    private static void Bind(System.Data.Common.DbParameterCollection parameters, Func<System.Data.Common.DbParameter> create, AuditEvent e, bool ticks)
+    {
+        foreach (var (name, value) in Values(e, ticks))
+        {
+            var parameter = create();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            parameters.Add(parameter);
+        }
     }
 
     private static IEnumerable<(string, object)> Values(AuditEvent e, bool ticks) =>

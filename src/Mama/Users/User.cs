@@ -86,3 +86,14 @@ public enum SyncState
     Synced,
     Error,
 }
+
+public static class SyncStateNames
+{
+    /// <summary>The wire name: <c>synced</c>, <c>pending</c> or <c>error</c>.</summary>
+    public static string Name(this SyncState state) => state switch
+    {
+        SyncState.Synced => "synced",
+        SyncState.Pending => "pending",
+        _ => "error",
+    };
+}

@@ -72,7 +72,7 @@ public sealed class UserService(
             (_, true) => users.OrderByDescending(u => u.UserId),
             _ => users.OrderBy(u => u.UserId),
         };
-        var items = await Project(users.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(ct);
+        var items = (await users.Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
             new { query.Search, query.Organization, query.Model, query.Service, query.Sync, page, page_size = pageSize, total }), ct);
@@ -83,8 +83,7 @@ public sealed class UserService(
     public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var user = await db.KeyUsers.AsNoTracking().Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
-            .SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
+        var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
         if (user is null)
         {
             await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
@@ -132,11 +131,12 @@ public sealed class UserService(
                 Fail(i, "user_id", $"'{id}' {why}");
         if (errors.Count > 0)
         {
-            await audit.WriteAsync(new AuditEntry(actor, "user.create", AuditResult.Failure, onlyConflicts ? 409 : 400, ids.Take(RequestLimits.MaxUserIdsPerCall).ToList(),
-                new { rows = rows.Count, invalid_rows = errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count() }, "invalid rows"), ct);
+            var badRows = errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count();
+            await audit.WriteAsync(new AuditEntry(actor, "user.create", AuditResult.Failure, onlyConflicts ? 409 : 400, ids,
+                new { rows = rows.Count, invalid_rows = badRows }, "invalid rows"), ct);
             throw onlyConflicts
                 ? new ProblemException(409, "Conflict", "Some users already exist; nothing was created.", errors)
-                : new ProblemException(400, "Validation failed", $"{errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count()} of {rows.Count} rows are invalid; nothing was created.", errors);
+                : new ProblemException(400, "Validation failed", $"{badRows} of {rows.Count} rows are invalid; nothing was created.", errors);
         }
 
         var now = clock.GetUtcNow();
@@ -160,8 +160,8 @@ public sealed class UserService(
             audit.Stage(db, new AuditEntry(actor, "user.create", AuditResult.Success, 201, [user.UserId], new
             {
                 organization = user.Organization,
-                allowed_models = user.AllowedModels.Select(m => m.Name),
-                allowed_services = user.AllowedServices.Select(s => s.Name),
+                allowed_models = user.Models,
+                allowed_services = user.Services,
                 extra_info = user.ExtraInfo,
             }));
             return user;
@@ -365,27 +365,13 @@ public sealed class UserService(
     private async Task<List<UserResponse>> ResponsesAsync(IReadOnlyList<long> ids, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rows = await ProjectWithId(db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id))).ToListAsync(ct);
-        var order = ids.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
-        return rows.OrderBy(r => order.GetValueOrDefault(r.DbId)).Select(r => r.Response).ToList();
+        var rows = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+        return ids.Where(rows.ContainsKey).Select(id => ToResponse(rows[id])).ToList();
     }
 
-    private static IQueryable<UserResponse> Project(IQueryable<User> users) => ProjectWithId(users).Select(r => r.Response);
-
-    private sealed record Row(long DbId, UserResponse Response);
-
-    private static IQueryable<Row> ProjectWithId(IQueryable<User> users) => users.Select(u => new Row(u.Id, new UserResponse(
-        u.UserId, u.Organization, "sk-…" + u.KeyLastFour,
-        u.AllowedModels.OrderBy(m => m.Name).Select(m => m.Name).ToList(),
-        u.AllowedServices.OrderBy(s => s.Name).Select(s => s.Name).ToList(),
-        u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
-        u.SyncState == SyncState.Synced ? "synced" : u.SyncState == SyncState.Pending ? "pending" : "error",
-        u.SyncError, u.LastSyncedAt, null)));
-
+    /// <summary>A user as the API shows it: the key as a preview only.</summary>
     public static UserResponse ToResponse(User u) => new(
-        u.UserId, u.Organization, "sk-…" + u.KeyLastFour,
-        u.AllowedModels.Select(m => m.Name).Order(StringComparer.Ordinal).ToList(),
-        u.AllowedServices.Select(s => s.Name).Order(StringComparer.Ordinal).ToList(),
+        u.UserId, u.Organization, "sk-…" + u.KeyLastFour, u.Models, u.Services,
         u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
-        u.SyncState.ToString().ToLowerInvariant(), u.SyncError, u.LastSyncedAt);
+        u.SyncState.Name(), u.SyncError, u.LastSyncedAt);
 }
