@@ -50,10 +50,24 @@ public sealed class TestDatabase : IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
         if (_postgresAdmin is not null)
         {
+            // The pools are cleared, so a plain DROP normally succeeds. FORCE needs the right to signal every backend
+            // (an autovacuum worker may hold the database), which the unprivileged test role may lack; a database
+            // left behind in the throwaway cluster is harmless, so cleanup never fails a run.
             await using var connection = new NpgsqlConnection(_postgresAdmin);
             await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_postgresName} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            foreach (var sql in new[] { $"DROP DATABASE IF EXISTS {_postgresName}", $"DROP DATABASE IF EXISTS {_postgresName} WITH (FORCE)" })
+            {
+                try
+                {
+                    await using var drop = new NpgsqlCommand(sql, connection);
+                    await drop.ExecuteNonQueryAsync();
+                    break;
+                }
+                catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ObjectInUse or PostgresErrorCodes.InsufficientPrivilege)
+                {
+                    await Task.Delay(200);
+                }
+            }
         }
         try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
     }

@@ -28,6 +28,8 @@ public abstract class SyncFaultTests(MamaApp app) : IAsyncLifetime
         using var admin = await app.SuperAdminAsync();
         var org = NewOrg();
         var ids = Enumerable.Range(0, 200).Select(_ => UserTestData.NewId()).ToList();
+        // Model names are validated against the proxy's list; with the proxy down mama uses its last copy, so fetch one first.
+        (await admin.GetAsync("/api/v1/models")).EnsureSuccessStatusCode();
         app.LiteLlm.SetDown(true);
 
         var created = await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id, org)));
