@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
+using Mama.Components;
 using Mama.Data;
 using Mama.Http;
 using Mama.LiteLlm;
@@ -25,10 +26,12 @@ builder.Services.AddLiteLlm(builder.Configuration);
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSingleton<AuditQueries>();
 builder.Services.AddScoped<AdminService>();
+builder.Services.AddSingleton<AdminActions>();
 builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<ApiClientService>();
 builder.Services.AddSingleton<KeyLookup>();
 builder.Services.AddScoped<SuperAdminSeeder>();
+builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -60,6 +63,7 @@ if (args.Contains("migrate"))
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();
+app.UseMamaLocalization();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
@@ -74,7 +78,7 @@ app.MapModelsApi();
 app.MapUsersApi();
 app.MapApiClientsApi();
 app.MapKeysApi();
-app.MapLoginPage();
+app.MapMamaUi();
 
 await app.RunAsync();
 return 0;

@@ -15,12 +15,15 @@ public abstract partial class CookieSessionTests(MamaApp app)
         var signedIn = await SignInAsync(browser, username, password, returnUrl: "/");
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         var home = await browser.GetAsync("/");
-        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
-        Assert.Contains(username, await home.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode); // a new admin must first replace the password someone else set
+        Assert.Equal("/account/password?returnUrl=%2F", home.Headers.Location!.PathAndQuery);
+        var account = await browser.GetAsync("/account/password");
+        Assert.Equal(HttpStatusCode.OK, account.StatusCode);
+        Assert.Contains(username, await account.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.NoContent, (await api.PostJsonAsync("/api/v1/auth/password", new { current_password = password, new_password = "changed elsewhere" })).StatusCode);
 
-        var after = await browser.GetAsync("/");
+        var after = await browser.GetAsync("/account/password");
         Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
         Assert.StartsWith("/login", after.Headers.Location!.PathAndQuery);
     }
@@ -43,9 +46,10 @@ public abstract partial class CookieSessionTests(MamaApp app)
         return await browser.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value),
-            ["username"] = username,
-            ["password"] = password,
-            ["returnUrl"] = returnUrl,
+            ["_handler"] = "login",
+            ["Input.Username"] = username,
+            ["Input.Password"] = password,
+            ["ReturnUrl"] = returnUrl,
         }));
     }
 

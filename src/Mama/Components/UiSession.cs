@@ -1,0 +1,63 @@
+using Mama.Audit;
+using Mama.Http;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Localization;
+using MudBlazor;
+
+namespace Mama.Components;
+
+/// <summary>
+/// One admin's circuit: who they are, where they connect from, and the one way a page runs an action —
+/// as an audited actor, with a problem shown in words and an ended session sent to the login page.
+/// </summary>
+public sealed class UiSession(
+    AuthenticationStateProvider authState,
+    NavigationManager navigation,
+    ISnackbar snackbar,
+    IStringLocalizer<UiSession> L)
+{
+    public string? ClientIp { get; set; }
+
+    public async Task<Actor?> ActorAsync()
+    {
+        var state = await authState.GetAuthenticationStateAsync();
+        return state.User.Identity?.IsAuthenticated == true ? Actor.From(state.User, ClientIp) : null;
+    }
+
+    /// <summary>Runs an action for the signed-in admin; returns false (after saying why) when it did not succeed.</summary>
+    public async Task<bool> RunAsync(Func<Actor, Task> action, string? success = null)
+    {
+        var actor = await ActorAsync();
+        if (actor is null)
+        {
+            RedirectToLogin();
+            return false;
+        }
+        try
+        {
+            await action(actor);
+            if (success is not null) snackbar.Add(success, Severity.Success);
+            return true;
+        }
+        catch (ProblemException problem) when (problem.Status == 401)
+        {
+            RedirectToLogin();
+            return false;
+        }
+        catch (ProblemException problem)
+        {
+            snackbar.Add(Describe(problem), Severity.Error);
+            return false;
+        }
+    }
+
+    /// <summary>The problem's detail and, for a validation failure, each field's message: what the REST API says, in words.</summary>
+    public string Describe(ProblemException problem) =>
+        problem.Errors is { Count: > 0 } errors
+            ? L["ProblemWithFields", problem.Message, string.Join(" ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")))]
+            : problem.Message;
+
+    public void RedirectToLogin() =>
+        navigation.NavigateTo("/login?returnUrl=" + Uri.EscapeDataString("/" + navigation.ToBaseRelativePath(navigation.Uri)), forceLoad: true);
+}
