@@ -1,15 +1,234 @@
+using AngleSharp.Dom;
 using Bunit;
 using Mama.Components.Pages.Users;
+using Mama.LiteLlm;
 using Mama.Tests.Infrastructure;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
+using MudBlazor;
 
 namespace Mama.Tests.Components;
 
+/// <summary>The users page and its dialogs on the real UserService, database and LiteLLM emulator.</summary>
 public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
 {
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
     [Fact]
     public async Task TheHeadingIsInTheChosenLanguage()
     {
         await using var ko = new UiTest(app, culture: "ko");
-        Assert.Equal("사용자", ko.Render<UsersPage>().Find("h1").TextContent);
+        var page = ko.Render<UsersPage>();
+        Assert.Equal("사용자", page.Find("h1").TextContent);
+        Assert.Contains(page.FindAll("button"), b => b.TextContent.Contains("사용자 추가"));
     }
+
+    [Fact]
+    public async Task ClickingTheOrganisationHeaderSortsByOrganisationThenReversesIt()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync(new[] { "c", "a", "b" }.Select(o => UserTestData.Row(UserTestData.NewId(), $"{tag}-{o}")));
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 3);
+
+        page.Act(() => HeaderButton(page, "Organisation").Click());
+        page.WaitForAssertion(() => Assert.Equal([$"{tag}-a", $"{tag}-b", $"{tag}-c"], Column(page, 2)), Wait);
+        page.Act(() => HeaderButton(page, "Organisation").Click());
+        page.WaitForAssertion(() => Assert.Equal([$"{tag}-c", $"{tag}-b", $"{tag}-a"], Column(page, 2)), Wait);
+    }
+
+    [Fact]
+    public async Task TickingRowsSelectsThemAndSelectAllMatchingCoversEveryPage()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync(Enumerable.Range(0, 30).Select(_ => UserTestData.Row(UserTestData.NewId(), tag)));
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 25); // the first page of 30
+
+        page.Act(() => page.Find("th input[type=checkbox]").Change(true)); // the whole page
+        page.WaitForAssertion(() => Assert.Equal("25 selected.", Banner(page)), Wait);
+        page.WaitForAssertion(() => Assert.Contains("Select all 30 matching", page.Find("[data-testid=selection-banner]").TextContent), Wait);
+        page.Act(() => page.FindAll("[data-testid=selection-banner] button").Single(b => b.TextContent.Contains("Select all 30 matching")).Click());
+        page.WaitForAssertion(() => Assert.Equal("All 30 matching users are selected.", Banner(page)), Wait);
+
+        page.Act(() => RowCheckbox(page, 0).Change(false)); // leaves "all matching": the rest of the page stays selected
+        page.WaitForAssertion(() => Assert.Equal("24 selected.", Banner(page)), Wait);
+        page.Act(() => page.FindAll("[data-testid=selection-banner] button").Single(b => b.TextContent.Contains("Clear selection")).Click());
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[data-testid=selection-banner]")), Wait);
+
+        page.Act(() => RowCheckbox(page, 3).Change(true));
+        page.Act(() => RowCheckbox(page, 4).Change(true));
+        page.WaitForAssertion(() => Assert.Equal("2 selected.", Banner(page)), Wait);
+    }
+
+    private static string Banner(IRenderedComponent<UsersPage> page) => page.Find("[data-testid=selection-banner] [role=status]").TextContent.Trim();
+
+    [Fact]
+    public async Task AModelTheProxyNoLongerServesIsRedAndAllTeamModelsStandsOut()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync([UserTestData.Row(UserTestData.NewId(), tag, ["gpt-4o", "retired-model", "all-team-models"])], allowUnknownModels: true);
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        var red = page.FindAll("[data-unavailable=true]");
+        Assert.Equal("retired-model", Assert.Single(red).GetAttribute("data-model"));
+        Assert.Contains("mud-chip-color-error", red[0].ClassName);
+        Assert.Equal("all-team-models", Assert.Single(page.FindAll("[data-special=true]")).GetAttribute("data-model"));
+        Assert.DoesNotContain("mud-chip-color-error", page.Find("[data-model=gpt-4o]").ClassName);
+    }
+
+    [Fact]
+    public async Task AddUsersFromPastedLinesCreatesThemAllAndListsEachOutcome()
+    {
+        var tag = Tag();
+        var ids = Enumerable.Range(0, 3).Select(_ => UserTestData.NewId()).ToList();
+        await using var ui = new UiTest(app);
+        var page = await LoadedAsync(ui);
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Add users").Click());
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("textarea")), Wait);
+
+        dialog.Act(() => dialog.Find("textarea").Input(string.Join("\n", ids.Select(id => $"{id},{tag},gpt-4o;claude-sonnet-4,billing,from a paste"))));
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent.Contains("Add pasted lines")).Click());
+        dialog.WaitForAssertion(() => Assert.Equal(3, dialog.FindAll("[data-testid=draft-row]").Count), Wait);
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Create 3 users").Click());
+
+        dialog.WaitForAssertion(() => Assert.Contains("3 users created.", dialog.Find("[role=status]").TextContent), Wait);
+        Assert.Equal(3, dialog.FindAll("[data-testid=sync-outcomes] tbody tr").Count);
+        await using var db = app.NewDbContext();
+        Assert.Equal(3, await db.KeyUsers.CountAsync(u => u.Organization == tag));
+        Assert.All(ids, id => Assert.Equal(["claude-sonnet-4", "gpt-4o"], app.LiteLlm.FindKeyByAlias(id)!.Models.Order()));
+    }
+
+    [Fact]
+    public async Task AddUsersChecksEachRowBeforeSubmittingAndCreatesNothingWhileOneIsWrong()
+    {
+        var tag = Tag();
+        var good = UserTestData.NewId();
+        await using var ui = new UiTest(app);
+        var page = await LoadedAsync(ui);
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Add users").Click());
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("textarea")), Wait);
+
+        dialog.Act(() => dialog.Find("textarea").Input($"{good},{tag},gpt-4o\nnot valid!,{tag},no-such-model\n{good},{tag},gpt-4o"));
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent.Contains("Add pasted lines")).Click());
+
+        dialog.WaitForAssertion(() =>
+        {
+            var alerts = dialog.FindAll("[role=alert]").Select(a => a.TextContent).ToList();
+            Assert.Contains(alerts, a => a.Contains("Row 2") && a.Contains("\"not valid!\" is not a valid user ID") && a.Contains("does not serve \"no-such-model\""));
+            Assert.Contains(alerts, a => a.Contains("Row 3") && a.Contains("appears more than once"));
+        }, Wait);
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Create 3 users").Click());
+        await using var db = app.NewDbContext();
+        Assert.False(await db.KeyUsers.AnyAsync(u => u.Organization == tag));
+    }
+
+    [Fact]
+    public async Task EditSelectedPreviewsAddAndRemoveAndLeavesDatabaseAndProxyInAgreement()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(3, models: ["gpt-4o"], services: ["billing"], organization: tag);
+        await admin.EditAsync([ids[0]], services: new { mode = "add", values = new[] { "search" } });
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 3);
+        page.Act(() => page.Find("th input[type=checkbox]").Change(true));
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Edit selected").Click());
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services]")), Wait);
+
+        // Services: add "search" — one user has it already.
+        dialog.Act(() => Radio(dialog, "edit-services", "Add").Click());
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] input[type=text]")), Wait);
+        dialog.Act(() => dialog.Find("[data-testid=edit-services] input[type=text]").Input("search"));
+        dialog.WaitForAssertion(() => Assert.Equal("2 of 3 users will change (services for 2); 1 are already as asked.", Preview(dialog)), Wait);
+
+        // Models: remove gpt-4o from all three as well — their last model, so their keys get blocked.
+        dialog.Act(() => Radio(dialog, "edit-models", "Remove").Click());
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-models] .mud-select")), Wait);
+        // Picking in MudSelect's popover is MudBlazor's own behaviour (the browser tests click it); here the picked value drives the preview.
+        var picker = dialog.FindComponents<MudSelect<string>>().Single(c => c.Instance.Label == "Allowed models");
+        await picker.InvokeAsync(() => picker.Instance.SelectedValuesChanged.InvokeAsync(["gpt-4o"]));
+        dialog.WaitForAssertion(() => Assert.Equal("3 of 3 users will change (models for 3, services for 2); 0 are already as asked.", Preview(dialog)), Wait);
+
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Apply").Click());
+        dialog.WaitForAssertion(() => Assert.Contains("3 users changed; 0 were already as asked.", dialog.Find("[role=status]").TextContent), Wait);
+        await using var db = app.NewDbContext();
+        var users = await db.KeyUsers.Where(u => ids.Contains(u.UserId)).ToListAsync();
+        Assert.All(users, u => Assert.Equal("", u.ModelNames));
+        Assert.All(users, u => Assert.Equal("billing\nsearch", u.ServiceNames));
+        Assert.All(ids, id => Assert.True(app.LiteLlm.FindKeyByAlias(id)!.Blocked));
+    }
+
+    [Fact]
+    public async Task DeleteSelectedNamesTheUsersAndRemovesTheirKeys()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(2, organization: tag);
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 2);
+        page.Act(() => page.Find("th input[type=checkbox]").Change(true));
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Delete selected").Click());
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.Equal(ids.Order(), dialog.FindAll("[data-testid=delete-names] .mud-list-item").Select(i => i.TextContent.Trim()).Order()), Wait);
+
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Delete 2 users").Click());
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=sync-outcomes]")), Wait);
+        Assert.All(ids, id => Assert.Null(app.LiteLlm.FindKeyByAlias(id)));
+    }
+
+    [Theory]
+    [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
+    [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]
+    [InlineData("\"u3\",\"Acme, Inc.\",,,\"says \"\"hi\"\"\"", "u3", "Acme, Inc.", "", "", "says \"hi\"")]
+    public void PastedLinesBecomeRows(string line, string id, string organization, string models, string services, string extra)
+    {
+        var row = Assert.Single(UserDrafts.Parse("user_id,organization,models,services,extra_info\n" + line + "\n\n"));
+        Assert.Equal((id, organization, models, services, extra), (row.UserId, row.Organization, string.Join(' ', row.Models.Order()), row.Services, row.ExtraInfo));
+    }
+
+    private static string Tag() => "org-" + Guid.NewGuid().ToString("N")[..10];
+
+    private static async Task<IRenderedComponent<UsersPage>> SearchAsync(UiTest ui, string term, int expectedRows)
+    {
+        var page = await LoadedAsync(ui);
+        await page.Find("input[type=search]").InputAsync(new Microsoft.AspNetCore.Components.ChangeEventArgs { Value = term });
+        page.WaitForAssertion(() =>
+        {
+            var rows = page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row");
+            Assert.Equal(expectedRows, rows.Count);
+            Assert.All(rows, r => Assert.Contains(term, r.TextContent)); // the filtered load, not the first one
+        }, Wait);
+        return page;
+    }
+
+    /// <summary>The page after its first server-data load (the grid shows rows or says there are none).</summary>
+    private static Task<IRenderedComponent<UsersPage>> LoadedAsync(UiTest ui)
+    {
+        var page = ui.Render<UsersPage>();
+        page.WaitForAssertion(() => Assert.True(page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row").Count > 0 || page.Markup.Contains("No users match.")), Wait);
+        return Task.FromResult(page);
+    }
+
+    private static IElement HeaderButton(IRenderedComponent<UsersPage> page, string title) =>
+        page.FindAll("th .sortable-column-header").Single(h => h.TextContent.Trim() == title);
+
+    private static IElement RowCheckbox(IRenderedComponent<UsersPage> page, int row) =>
+        page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row")[row].QuerySelector("input[type=checkbox]")!;
+
+    private static List<string> Column(IRenderedComponent<UsersPage> page, int column) =>
+        page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row").Select(r => r.QuerySelectorAll("td")[column].TextContent.Trim()).ToList();
+
+    private static IElement Radio(IRenderedComponent<Microsoft.AspNetCore.Components.IComponent> dialog, string field, string label) =>
+        dialog.FindAll($"[data-testid={field}] label.mud-radio").Single(l => l.TextContent.Trim() == label).QuerySelector("input")!;
+
+    private static string Preview(IRenderedComponent<Microsoft.AspNetCore.Components.IComponent> dialog) =>
+        dialog.Find("[data-testid=edit-preview] [role=status]").TextContent.Trim();
 }

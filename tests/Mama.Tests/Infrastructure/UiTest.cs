@@ -56,3 +56,30 @@ public sealed class UiTest : BunitContext
     /// <summary>Where dialogs, menus and snackbars render.</summary>
     public IRenderedComponent<IComponent> Providers { get; }
 }
+
+public static class UiTestExtensions
+{
+    /// <summary>
+    /// Runs a UI action, finding its element afresh when a server-data load re-rendered the markup in between
+    /// (bUnit then reports the old element's handler as unknown). Waits on renders, not on the clock.
+    /// </summary>
+    public static void Act<T>(this IRenderedComponent<T> component, Action action) where T : IComponent
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                // On the renderer's context, so nothing re-renders between finding the element and dispatching to it.
+                component.InvokeAsync(action).GetAwaiter().GetResult();
+                return;
+            }
+            catch (Bunit.Rendering.UnknownEventHandlerIdException) when (attempt < 20)
+            {
+                // The markup changed under the element: wait for the render in flight (if any), then find it again.
+                var renders = component.RenderCount;
+                try { component.WaitForState(() => component.RenderCount > renders, TimeSpan.FromMilliseconds(200)); }
+                catch (Bunit.Extensions.WaitForHelpers.WaitForFailedException) { }
+            }
+        }
+    }
+}

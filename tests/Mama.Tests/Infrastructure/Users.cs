@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Mama.Users;
 
 namespace Mama.Tests.Infrastructure;
@@ -19,6 +20,15 @@ public static class UserTestData
         var ids = Enumerable.Range(0, count).Select(_ => NewId()).ToList();
         await admin.CreateUsersAsync(ids.Select(id => Row(id, organization, models, services)));
         return ids;
+    }
+
+    public static async Task<EditUsersResponse> EditAsync(this HttpClient admin, IReadOnlyList<string> ids, object? models = null, object? services = null)
+    {
+        var response = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/users")
+        {
+            Content = JsonContent.Create(new { user_ids = ids, allowed_models = models, allowed_services = services }),
+        });
+        return await response.ReadAsync<EditUsersResponse>();
     }
 }
 

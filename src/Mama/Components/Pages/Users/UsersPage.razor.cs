@@ -1,0 +1,262 @@
+using Mama.Components.Shared;
+using Mama.LiteLlm;
+using Mama.Users;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Localization;
+using Microsoft.JSInterop;
+using MudBlazor;
+
+namespace Mama.Components.Pages.Users;
+
+public sealed partial class UsersPage
+{
+    [Inject] private UserService Users { get; set; } = default!;
+    [Inject] private ModelCatalog Catalog { get; set; } = default!;
+    [Inject] private UiSession Ui { get; set; } = default!;
+    [Inject] private IDialogService Dialogs { get; set; } = default!;
+    [Inject] private IJSRuntime Js { get; set; } = default!;
+    [Inject] private ISnackbar Snackbar { get; set; } = default!;
+    [Inject] private IStringLocalizer<UsersPage> L { get; set; } = default!;
+
+    private MudDataGrid<UserResponse> grid = default!;
+    private string? search, organization, model, service, sync;
+    private ModelListResponse? models;
+    private IReadOnlySet<string>? served;
+    private bool modelsUnavailable, exporting;
+    private int total;
+    private IReadOnlyList<UserResponse> pageItems = [];
+    private readonly Dictionary<string, UserResponse> selected = new(StringComparer.Ordinal);
+    private bool allMatching;
+    private readonly Dictionary<string, string> revealed = new(StringComparer.Ordinal);
+
+    private int SelectedCount => allMatching ? total : selected.Count;
+    private bool PageFullySelected => pageItems.Count > 0 && (allMatching || pageItems.All(u => selected.ContainsKey(u.UserId)));
+    private IEnumerable<string> ModelChoices => (models?.Models.Select(m => m.Id) ?? []).Concat(ModelCatalog.SpecialModels).Order(StringComparer.Ordinal);
+
+    // One delegate for the page's life: a new one per render would count as a new parameter and reload the grid.
+    private Func<GridState<UserResponse>, CancellationToken, Task<GridData<UserResponse>>> loader = default!;
+
+    protected override async Task OnInitializedAsync()
+    {
+        loader = LoadAsync;
+        try
+        {
+            models = await Catalog.GetAsync(CancellationToken.None);
+            served = models.Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (Http.ProblemException)
+        {
+            modelsUnavailable = true; // then no model is marked red: unknown is not the same as gone
+        }
+    }
+
+    /// <summary>The grid's sort and page, plus the filters above it, as the query the REST API takes too.</summary>
+    public UserQuery CurrentQuery(GridState<UserResponse>? state = null, int? page = null, int? pageSize = null)
+    {
+        var sort = (state ?? new GridState<UserResponse>()).SortDefinitions.FirstOrDefault();
+        return new UserQuery(search, organization, model, service, sync,
+            SortField(sort?.SortBy), sort?.Descending == true ? "desc" : "asc",
+            page ?? (state is null ? 1 : state.Page + 1), pageSize ?? (state?.PageSize ?? 25));
+    }
+
+    public static string SortField(string? column) => column switch
+    {
+        nameof(UserResponse.Organization) => "organization",
+        nameof(UserResponse.CreatedAt) => "created_at",
+        nameof(UserResponse.UpdatedAt) => "updated_at",
+        _ => "user_id",
+    };
+
+    private GridState<UserResponse>? lastState;
+
+    private async Task<GridData<UserResponse>> LoadAsync(GridState<UserResponse> state, CancellationToken ct)
+    {
+        lastState = state;
+        UserPage? result = null;
+        await Ui.RunAsync(async actor => result = await Users.ListAsync(CurrentQuery(state), actor, ct));
+        ct.ThrowIfCancellationRequested(); // a newer filter or page superseded this load: never show its rows
+        pageItems = result?.Items ?? [];
+        total = result?.Total ?? 0;
+        StateHasChanged();
+        return new GridData<UserResponse> { Items = pageItems, TotalItems = total };
+    }
+
+    private async Task FiltersChangedAsync()
+    {
+        ClearSelection();
+        await grid.ReloadServerData();
+    }
+
+    private async Task ModelFilterChangedAsync(string? value)
+    {
+        model = value;
+        await FiltersChangedAsync();
+    }
+
+    private async Task SyncFilterChangedAsync(string? value)
+    {
+        sync = value;
+        await FiltersChangedAsync();
+    }
+
+    private bool IsSelected(UserResponse? user) => user is not null && (allMatching || selected.ContainsKey(user.UserId));
+
+    private void Toggle(UserResponse user, bool on)
+    {
+        if (allMatching)
+        {
+            // Leaving "all matching" keeps the visible page selected, minus this one.
+            allMatching = false;
+            foreach (var u in pageItems) selected[u.UserId] = u;
+        }
+        if (on) selected[user.UserId] = user;
+        else selected.Remove(user.UserId);
+    }
+
+    private void TogglePage(bool on)
+    {
+        allMatching = false;
+        foreach (var u in pageItems)
+        {
+            if (on) selected[u.UserId] = u;
+            else selected.Remove(u.UserId);
+        }
+    }
+
+    private void SelectAllMatching() => allMatching = true;
+
+    private void ClearSelection()
+    {
+        allMatching = false;
+        selected.Clear();
+    }
+
+    /// <summary>The users an action applies to: the ticked ones, or every user the filter matches (read page by page).</summary>
+    private async Task<IReadOnlyList<UserResponse>?> SelectedUsersAsync()
+    {
+        if (!allMatching) return selected.Values.ToList();
+        var all = new List<UserResponse>();
+        var ok = await Ui.RunAsync(async actor =>
+        {
+            for (var page = 1; ; page++)
+            {
+                var batch = await Users.ListAsync(CurrentQuery(lastState, page, UserService.MaxPageSize), actor, CancellationToken.None);
+                all.AddRange(batch.Items);
+                if (batch.Items.Count < UserService.MaxPageSize) break;
+            }
+        });
+        return ok ? all : null;
+    }
+
+    private async Task OpenUserAsync(DataGridRowClickEventArgs<UserResponse> row)
+    {
+        var dialog = await Dialogs.ShowAsync<EditUserDialog>(L["EditUser", row.Item.UserId],
+            new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() } },
+            new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true });
+        if (await dialog.Result is { Canceled: false }) await grid.ReloadServerData();
+    }
+
+    private async Task AddUsersAsync()
+    {
+        var dialog = await Dialogs.ShowAsync<AddUsersDialog>(L["AddUsers"],
+            new DialogParameters<AddUsersDialog> { { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
+            new DialogOptions { MaxWidth = MaxWidth.ExtraLarge, FullWidth = true, BackdropClick = false });
+        await dialog.Result;
+        await grid.ReloadServerData();
+    }
+
+    private async Task EditSelectedAsync()
+    {
+        var users = await SelectedUsersAsync();
+        if (users is null || users.Count == 0) return;
+        var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L["EditSelectedTitle", users.Count.ToString("N0")],
+            new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() } },
+            new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, BackdropClick = false });
+        if (await dialog.Result is { Canceled: false })
+        {
+            ClearSelection();
+            await grid.ReloadServerData();
+        }
+    }
+
+    private async Task DeleteSelectedAsync()
+    {
+        var users = await SelectedUsersAsync();
+        if (users is null || users.Count == 0) return;
+        var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L["DeleteTitle", users.Count.ToString("N0")],
+            new DialogParameters<DeleteUsersDialog> { { d => d.UserIds, users.Select(u => u.UserId).ToList() } },
+            new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, BackdropClick = false });
+        if (await dialog.Result is { Canceled: false })
+        {
+            ClearSelection();
+            await grid.ReloadServerData();
+        }
+    }
+
+    private async Task<string?> KeyAsync(UserResponse user)
+    {
+        string? key = null;
+        await Ui.RunAsync(async actor => key = (await Users.GetWithKeyAsync(user.UserId, actor, CancellationToken.None)).Key);
+        return key;
+    }
+
+    private async Task ToggleRevealAsync(UserResponse user)
+    {
+        if (revealed.Remove(user.UserId)) return;
+        if (await KeyAsync(user) is { } key) revealed[user.UserId] = key;
+    }
+
+    private async Task CopyKeyAsync(UserResponse user)
+    {
+        if (await KeyAsync(user) is not { } key) return;
+        var copied = await Js.InvokeAsync<bool>("mama.copy", key);
+        Snackbar.Add(copied ? L["KeyCopied", user.UserId] : L["CopyFailed"], copied ? Severity.Success : Severity.Warning);
+    }
+
+    private async Task RetryAsync(UserResponse user)
+    {
+        SyncOutcome? outcome = null;
+        if (await Ui.RunAsync(async actor => outcome = await Users.RetrySyncAsync(user.UserId, actor, CancellationToken.None)))
+        {
+            Snackbar.Add(L["SyncResult", user.UserId, L[outcome!.State]], outcome.State == SyncOutcome.Synced ? Severity.Success : Severity.Warning);
+            await grid.ReloadServerData();
+        }
+    }
+
+    private async Task ExportAsync()
+    {
+        exporting = true;
+        try
+        {
+            var rows = new List<string?[]>();
+            var ok = await Ui.RunAsync(async actor =>
+            {
+                for (var page = 1; ; page++)
+                {
+                    var batch = await Users.ListAsync(CurrentQuery(lastState, page, UserService.MaxPageSize), actor, CancellationToken.None);
+                    rows.AddRange(batch.Items.Select(u => new[]
+                    {
+                        u.UserId, u.Organization, string.Join(';', u.AllowedModels), string.Join(';', u.AllowedServices), u.ExtraInfo,
+                        u.SyncState, u.CreatedAt.ToString("O"), u.UpdatedAt.ToString("O"),
+                    }));
+                    if (batch.Items.Count < UserService.MaxPageSize) break;
+                }
+            });
+            if (!ok) return;
+            // Never the key: an export leaves mama's audit trail behind.
+            var csv = Csv.Write(["user_id", "organization", "allowed_models", "allowed_services", "extra_info", "sync_state", "created_at", "updated_at"], rows);
+            await Js.InvokeVoidAsync("mama.download", $"mama-users-{DateTime.UtcNow:yyyyMMdd-HHmm}.csv", "text/csv", csv);
+        }
+        finally
+        {
+            exporting = false;
+        }
+    }
+
+    private static Color SyncColor(string state) => state switch
+    {
+        SyncOutcome.Synced => Color.Success,
+        SyncOutcome.Pending => Color.Warning,
+        _ => Color.Error,
+    };
+}
