@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text;
+
+namespace Mama.Audit;
+
+/// <summary>The audit log as CSV (RFC 4180: comma-separated, CRLF line ends, fields quoted when they need it).</summary>
+public static class AuditCsv
+{
+    public const string Header = "id,time,actor,action,user_ids,result,status_code,reason,client_ip,trace_id,detail";
+
+    public sealed record Export(string Text, int Rows, bool Truncated);
+
+    /// <summary>Every event that matches the filter, newest first, pinned to one snapshot so that paging never skips or repeats a row.</summary>
+    public static async Task<Export> ExportAsync(AuditQueries queries, AuditQuery filter, int maxRows, CancellationToken ct)
+    {
+        var csv = new StringBuilder(Header).Append("\r\n");
+        var rows = 0;
+        var query = filter with { Page = 1, PageSize = AuditQueries.MaxPageSize };
+        while (true)
+        {
+            var page = await queries.QueryAsync(query, ct);
+            foreach (var item in page.Items.Take(maxRows - rows)) AppendRow(csv, item);
+            rows += Math.Min(page.Items.Count, maxRows - rows);
+            var more = (long)page.Page * page.PageSize < page.Total;
+            if (!more || page.Items.Count == 0) return new Export(csv.ToString(), rows, false);
+            if (rows >= maxRows) return new Export(csv.ToString(), rows, true);
+            query = query with { Page = page.Page + 1, AsOfId = page.AsOfId };
+        }
+    }
+
+    public static void AppendRow(StringBuilder csv, AuditItem e)
+    {
+        string[] fields =
+        [
+            e.Id.ToString(CultureInfo.InvariantCulture),
+            e.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+            e.Actor,
+            e.Action,
+            string.Join(' ', e.UserIds),
+            e.Result,
+            e.StatusCode.ToString(CultureInfo.InvariantCulture),
+            e.Reason ?? "",
+            e.Ip ?? "",
+            e.TraceId ?? "",
+            e.Detail.GetRawText(),
+        ];
+        csv.AppendJoin(',', fields.Select(Field)).Append("\r\n");
+    }
+
+    public static string Field(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+}

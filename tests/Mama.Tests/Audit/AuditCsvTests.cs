@@ -1,0 +1,17 @@
+using Mama.Audit;
+
+namespace Mama.Tests.Audit;
+
+public sealed class AuditCsvTests
+{
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("", "")]
+    [InlineData("a,b", "\"a,b\"")]
+    [InlineData("say \"hi\"", "\"say \"\"hi\"\"\"")]
+    [InlineData("two\nlines", "\"two\nlines\"")]
+    [InlineData("cr\rhere", "\"cr\rhere\"")]
+    [InlineData("한국어 이름", "한국어 이름")]
+    public void FieldsAreQuotedOnlyWhenTheyNeedIt(string value, string expected) =>
+        Assert.Equal(expected, AuditCsv.Field(value));
+}
