@@ -3,6 +3,7 @@ namespace Mama.EndToEnd.Infrastructure;
 /// <summary>
 /// The README's pictures: <c>MAMA_SCREENSHOTS=1 dotnet test tests/Mama.EndToEnd --filter FullyQualifiedName~Screenshot</c>
 /// writes docs/screenshots/&lt;name&gt;.png; without the variable, saving does nothing and the tests only walk the pages.
+/// Install <c>fonts-noto-cjk</c> first, or the language switch's "한국어" comes out as boxes.
 /// </summary>
 public static class Screenshots
 {
@@ -13,6 +14,8 @@ public static class Screenshots
         if (!Enabled) return;
         // Fonts and MudBlazor's transitions settle before the picture; the page is otherwise already asserted.
         await page.EvaluateAsync("document.fonts.ready");
+        // FocusOnNavigate focuses the h1; its focus ring is not part of the picture.
+        await page.EvaluateAsync("document.activeElement?.blur()");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Folder, name + ".png"), FullPage = false, Animations = ScreenshotAnimations.Disabled });
     }
 
