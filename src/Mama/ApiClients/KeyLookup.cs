@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text.Json;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Security;
@@ -11,8 +14,11 @@ public sealed record LookedUpUser(string UserId, string Organization, string Key
 public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied);
 
 /// <summary>Key lookups for other systems. Every lookup is audited, with what was returned, missing and denied, before the answer goes out.</summary>
-public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit)
+public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit) : IDisposable
 {
+    private const int MaxIdleReaders = 16;
+    private readonly ConcurrentBag<RowReader> _idle = [];
+
     public async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct)
     {
         IReadOnlyList<string> ids;
@@ -26,17 +32,8 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             throw;
         }
 
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rows = await db.KeyUsers.AsNoTracking()
-            .Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
-            .Select(u => new
-            {
-                u.UserId, u.Organization, u.ExtraInfo, u.KeyCiphertext, u.KeyEncryptionKeyId, u.SyncState, u.ModelNames, u.ServiceNames,
-            })
-            .ToListAsync(ct);
-
-        var byId = rows.ToDictionary(r => r.UserId, StringComparer.Ordinal);
-        var users = new List<LookedUpUser>(rows.Count);
+        var byId = await ReadRowsAsync(ids, ct);
+        var users = new List<LookedUpUser>(byId.Count);
         var notFound = new List<string>();
         var denied = new List<string>();
         foreach (var id in ids)
@@ -49,7 +46,92 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
 
         var result = users.Count == 0 && denied.Count > 0 ? AuditResult.Denied : AuditResult.Success;
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, 200, ids,
-            new { returned = users.Select(u => u.UserId), not_found = notFound, denied }), ct);
+            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied)), ct);
         return new LookupResponse(users, notFound, denied);
+    }
+
+    /// <summary>
+    /// The hot path of every lookup, so it skips EF: a connection kept open with its statement prepared, one
+    /// statement for any number of IDs (a JSON array on SQLite, an array parameter on PostgreSQL). Opening a
+    /// pooled connection and building the SQL for a list parameter cost more than the query itself, and both
+    /// serialise concurrent requests on a lock.
+    /// </summary>
+    private async Task<Dictionary<string, Row>> ReadRowsAsync(IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var reader = _idle.TryTake(out var idle) ? idle : await RowReader.OpenAsync(dbFactory, ct);
+        try
+        {
+            var rows = await reader.ReadAsync(ids, ct);
+            if (_idle.Count < MaxIdleReaders) _idle.Add(reader);
+            else reader.Dispose();
+            return rows;
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        while (_idle.TryTake(out var reader)) reader.Dispose();
+    }
+
+    private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied);
+
+    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames);
+
+    private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable
+    {
+        private const string Columns = """
+            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames" FROM "users"
+            """;
+
+        public static async Task<RowReader> OpenAsync(IDbContextFactory<MamaDbContext> dbFactory, CancellationToken ct)
+        {
+            // Opened through EF so that the provider's connection settings apply; the context lives as long as the reader.
+            var db = await dbFactory.CreateDbContextAsync(ct);
+            try
+            {
+                await db.Database.OpenConnectionAsync(ct);
+                var sqlite = db.Database.IsSqlite();
+                var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = sqlite
+                    ? Columns + """ WHERE "UserId" IN (SELECT value FROM json_each(@ids)) AND "DeletedAt" IS NULL"""
+                    : Columns + """ WHERE "UserId" = ANY(@ids) AND "DeletedAt" IS NULL""";
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@ids";
+                parameter.Value = sqlite ? "[]" : Array.Empty<string>();
+                command.Parameters.Add(parameter);
+                await command.PrepareAsync(ct);
+                return new RowReader(db, command, sqlite);
+            }
+            catch
+            {
+                await db.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async Task<Dictionary<string, Row>> ReadAsync(IReadOnlyList<string> ids, CancellationToken ct)
+        {
+            command.Parameters[0].Value = sqlite ? JsonSerializer.Serialize(ids) : ids as string[] ?? [.. ids];
+            var rows = new Dictionary<string, Row>(ids.Count, StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var row = new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetString(4),
+                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7));
+                rows[row.UserId] = row;
+            }
+            return rows;
+        }
+
+        public void Dispose()
+        {
+            command.Dispose();
+            db.Dispose();
+        }
     }
 }

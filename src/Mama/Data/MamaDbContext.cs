@@ -41,6 +41,8 @@ public abstract class MamaDbContext(DbContextOptions options)
             user.HasIndex(u => u.KeyHash);
             user.Property(u => u.KeyHash).HasMaxLength(64);
             user.HasIndex(u => u.Organization);
+            // Covers the list's search and count, so they scan this instead of the much wider rows.
+            user.HasIndex(u => new { u.UserId, u.Organization, u.DeletedAt });
             user.HasIndex(u => u.CreatedAt);
             user.HasIndex(u => u.UpdatedAt);
             user.HasIndex(u => new { u.SyncState, u.NextSyncAt });

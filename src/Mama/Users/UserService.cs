@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
@@ -12,7 +13,7 @@ namespace Mama.Users;
 /// Users and their keys, for the REST API and the UI alike. Each change commits the desired state and its
 /// audit events in one SaveChanges, then tries the LiteLLM sync inline; the reconciler finishes what is left.
 /// </summary>
-public sealed class UserService(
+public sealed partial class UserService(
     IDbContextFactory<MamaDbContext> dbFactory,
     KeyProtector protector,
     KeySync sync,
@@ -52,8 +53,12 @@ public sealed class UserService(
         var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
         if (!string.IsNullOrWhiteSpace(query.Search))
         {
-            var term = query.Search.Trim().ToLowerInvariant();
-            users = users.Where(u => u.UserId.ToLower().Contains(term) || u.Organization.ToLower().Contains(term));
+            // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
+            // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
+            var pattern = "%" + LikeEscape().Replace(query.Search.Trim(), @"\$0") + "%";
+            users = db.Database.IsNpgsql()
+                ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
+                : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
         }
         if (!string.IsNullOrEmpty(query.Organization)) users = users.Where(u => u.Organization == query.Organization);
         if (!string.IsNullOrEmpty(query.Model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == query.Model));
@@ -374,4 +379,7 @@ public sealed class UserService(
         u.UserId, u.Organization, "sk-…" + u.KeyLastFour, u.Models, u.Services,
         u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
         u.SyncState.Name(), u.SyncError, u.LastSyncedAt);
+
+    [GeneratedRegex(@"[\\%_]")]
+    private static partial Regex LikeEscape();
 }

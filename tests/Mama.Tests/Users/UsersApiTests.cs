@@ -225,6 +225,19 @@ public abstract class UsersApiTests(MamaApp app)
     }
 
     [Fact]
+    public async Task SearchTakesPercentAndUnderscoreLiterally()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        await admin.CreateUsersAsync(2, organization: $"a_b%{tag}");
+        await admin.CreateUsersAsync(3, organization: $"axbx{tag}");
+
+        Assert.Equal(2, (await (await admin.GetAsync($"/api/v1/users?search=A_B%25{tag}")).ReadAsync<UserPage>()).Total);
+        Assert.Equal(0, (await (await admin.GetAsync($"/api/v1/users?search=a%25b%25{tag}")).ReadAsync<UserPage>()).Total);
+        Assert.Equal(5, (await (await admin.GetAsync($"/api/v1/users?search={tag}")).ReadAsync<UserPage>()).Total);
+    }
+
+    [Fact]
     public async Task ReadingOneUserReturnsTheKeyLiteLlmHoldsAndIsAuditedAsADisclosure()
     {
         using var admin = await app.SuperAdminAsync();

@@ -319,6 +319,8 @@ namespace Mama.Data.Migrations.Postgres
 
                     b.HasIndex("SyncState", "NextSyncAt");
 
+                    b.HasIndex("UserId", "Organization", "DeletedAt");
+
                     b.ToTable("users", (string)null);
                 });
 

@@ -307,6 +307,8 @@ namespace Mama.Data.Migrations.Sqlite
 
                     b.HasIndex("SyncState", "NextSyncAt");
 
+                    b.HasIndex("UserId", "Organization", "DeletedAt");
+
                     b.ToTable("users", (string)null);
                 });
 
