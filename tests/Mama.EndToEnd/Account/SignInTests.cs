@@ -6,25 +6,6 @@ namespace Mama.EndToEnd.Account;
 public sealed class SignInTests(MamaE2E app) : BrowserTest(app)
 {
     [Fact]
-    public async Task TheBootstrapAdminMustChangeTheDefaultPasswordAndThenLandsOnTheUsersPage()
-    {
-        // The only test that signs in as the bootstrap admin: its password changes here.
-        await GotoAsync("/");
-        await Expect(Page).ToHaveURLAsync(new Regex("/login"));
-        await SignInAsync("admin", "admin");
-
-        await Expect(Page).ToHaveURLAsync(new Regex("/account/password"));
-        await Expect(Page.GetByTestId("must-change-password")).ToBeVisibleAsync();
-        await ChangePasswordAsync("admin", TestAdmin.NewPassword());
-
-        await ExpectHeadingAsync("Users");
-        await WaitForInteractiveAsync();
-        await Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync("admin");
-        await Expect(NavLink("Admins")).ToBeVisibleAsync();
-        await Expect(NavLink("API clients")).ToBeVisibleAsync();
-    }
-
-    [Fact]
     public async Task AnEndedSessionSendsTheOpenPageToTheLoginPageAndSigningInAgainReturnsToIt()
     {
         var admin = await SignInAsNewAdminAsync();

@@ -1,0 +1,91 @@
+using System.Text.RegularExpressions;
+using Mama.EndToEnd.Infrastructure;
+
+namespace Mama.EndToEnd.Users;
+
+public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task FromTheFirstSignInThroughCreateSearchSortBatchEditAndDeleteToTheAuditTrail()
+    {
+        // The only test that signs in as the bootstrap admin: its password changes here.
+        await GotoAsync("/");
+        await Expect(Page).ToHaveURLAsync(new Regex("/login"));
+        await SignInAsync("admin", "admin");
+        await Expect(Page).ToHaveURLAsync(new Regex("/account/password"));
+        await Expect(Page.GetByTestId("must-change-password")).ToBeVisibleAsync();
+        await ChangePasswordAsync("admin", TestAdmin.NewPassword());
+        await ExpectHeadingAsync("Users");
+        await WaitForInteractiveAsync();
+        await Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync("admin");
+
+        // Create 3 users in one dialog, from pasted lines.
+        var tag = "e2e" + Guid.NewGuid().ToString("N")[..8];
+        string Id(char c) => $"{tag}-{c}";
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Add users" }).ClickAsync();
+        var add = Page.GetByRole(AriaRole.Dialog);
+        await add.GetByText("Paste CSV or TSV lines").ClickAsync();
+        await add.GetByLabel("Lines to add").FillAsync(string.Join("\n", "cab".Select(c => $"{Id(c)},{tag}-org-{c},gpt-4o,billing,created in the browser")));
+        await add.GetByRole(AriaRole.Button, new() { Name = "Add pasted lines" }).ClickAsync();
+        await add.GetByRole(AriaRole.Button, new() { Name = "Create 3 users" }).ClickAsync();
+        await Expect(add.GetByText("3 users created.")).ToBeVisibleAsync();
+        await Expect(add.GetByTestId("sync-outcomes")).ToContainTextAsync("3 synced");
+        await add.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+
+        // Search, then sort by a header.
+        await Page.GetByLabel("Search").FillAsync(tag);
+        var rows = Page.Locator("[data-testid=users-grid] tbody tr.mud-table-row");
+        await Expect(rows).ToHaveCountAsync(3);
+        await Page.GetByRole(AriaRole.Columnheader, new() { Name = "Organisation" }).GetByText("Organisation", new() { Exact = true }).ClickAsync();
+        await Expect(rows.Nth(0)).ToContainTextAsync($"{tag}-org-a");
+        await Expect(rows.Nth(2)).ToContainTextAsync($"{tag}-org-c");
+        await Infrastructure.Screenshots.SaveAsync(Page, "users");
+
+        // Select 2 and add a model to them.
+        await Page.GetByLabel($"Select {Id('a')}").ClickAsync();
+        await Page.GetByLabel($"Select {Id('b')}").ClickAsync();
+        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("2 selected.");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Edit selected" }).ClickAsync();
+        var edit = Page.GetByRole(AriaRole.Dialog);
+        await edit.GetByTestId("edit-models").GetByText("Add", new() { Exact = true }).ClickAsync();
+        await edit.GetByTestId("edit-models").Locator(".mud-select").First.ClickAsync();
+        await Page.Locator(".mud-popover-open").GetByText("claude-sonnet-4", new() { Exact = true }).ClickAsync();
+        await Page.Keyboard.PressAsync("Escape"); // closes the picker, not the dialog
+        await Expect(Page.Locator(".mud-popover-open")).ToHaveCountAsync(0);
+        await Expect(edit).ToBeVisibleAsync();
+        await Expect(edit.GetByTestId("edit-preview")).ToHaveTextAsync("2 of 2 users will change (models for 2); 0 are already as asked.");
+        await Infrastructure.Screenshots.SaveAsync(Page, "batch-edit");
+        await edit.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(edit.GetByText("2 users changed; 0 were already as asked.")).ToBeVisibleAsync();
+        await edit.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+
+        // The chips and LiteLLM's state agree.
+        foreach (var c in "ab")
+        {
+            var row = rows.Filter(new() { HasText = Id(c) });
+            await Expect(row.Locator("[data-model='claude-sonnet-4']")).ToHaveCountAsync(1);
+            Assert.Equal(["claude-sonnet-4", "gpt-4o"], App.LiteLlm.GetKeys().Single(k => k.KeyAlias == Id(c)).Models.Order());
+        }
+        await Expect(rows.Filter(new() { HasText = Id('c') }).Locator("[data-model='claude-sonnet-4']")).ToHaveCountAsync(0);
+        Assert.Equal(["gpt-4o"], App.LiteLlm.GetKeys().Single(k => k.KeyAlias == Id('c')).Models);
+
+        // Delete 1 through the confirmation.
+        await Page.GetByLabel($"Select {Id('c')}").ClickAsync();
+        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("1 selected.");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Delete selected" }).ClickAsync();
+        var delete = Page.GetByRole(AriaRole.Dialog);
+        await Expect(delete.GetByTestId("delete-names")).ToHaveTextAsync(Id('c'));
+        await delete.GetByRole(AriaRole.Button, new() { Name = "Delete 1 users" }).ClickAsync();
+        await Expect(delete.GetByTestId("sync-outcomes")).ToBeVisibleAsync();
+        await delete.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(2);
+        Assert.DoesNotContain(App.LiteLlm.GetKeys(), k => k.KeyAlias == Id('c'));
+
+        // The audit page shows each step.
+        await NavigateAsync("Audit log", "Audit log");
+        var audit = Page.GetByTestId("audit-table");
+        foreach (var action in new[] { "auth.login", "auth.password_change", "user.create", "user.list", "user.update", "user.delete" })
+            await Expect(audit.GetByTestId("audit-action-cell").GetByText(action, new() { Exact = true }).First).ToBeVisibleAsync();
+        await Infrastructure.Screenshots.SaveAsync(Page, "audit");
+    }
+}
