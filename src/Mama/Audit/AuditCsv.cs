@@ -47,6 +47,5 @@ public static class AuditCsv
         csv.AppendJoin(',', fields.Select(Field)).Append("\r\n");
     }
 
-    public static string Field(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+    public static string Field(string value) => Components.Shared.Csv.Field(value);
 }

@@ -12,6 +12,8 @@ public sealed class AuditCsvTests
     [InlineData("two\nlines", "\"two\nlines\"")]
     [InlineData("cr\rhere", "\"cr\rhere\"")]
     [InlineData("한국어 이름", "한국어 이름")]
+    [InlineData("=cmd()", "'=cmd()")]
+    [InlineData("@sum,1", "\"'@sum,1\"")]
     public void FieldsAreQuotedOnlyWhenTheyNeedIt(string value, string expected) =>
         Assert.Equal(expected, AuditCsv.Field(value));
 }

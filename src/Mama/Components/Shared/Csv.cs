@@ -39,11 +39,11 @@ public static class Csv
 
     private static void AppendLine(StringBuilder text, IEnumerable<string?> fields)
     {
-        text.AppendJoin(',', fields.Select(Quote)).Append("\r\n");
+        text.AppendJoin(',', fields.Select(Field)).Append("\r\n");
     }
 
-    // Quote when needed; a leading =, +, - or @ is prefixed so a spreadsheet never runs it as a formula.
-    private static string Quote(string? field)
+    /// <summary>One field: quoted when needed; a leading =, +, - or @ gets a ' so a spreadsheet never runs it as a formula.</summary>
+    public static string Field(string? field)
     {
         field ??= "";
         if (field.Length > 0 && field[0] is '=' or '+' or '-' or '@') field = "'" + field;

@@ -18,6 +18,9 @@ public sealed partial class UsersPage
     [Inject] private ISnackbar Snackbar { get; set; } = default!;
     [Inject] private IStringLocalizer<UsersPage> L { get; set; } = default!;
 
+    /// <summary>A search in the address (<c>/users?search=acme</c>), so a filtered list can be bookmarked or linked.</summary>
+    [SupplyParameterFromQuery(Name = "search")] public string? InitialSearch { get; set; }
+
     private MudDataGrid<UserResponse> grid = default!;
     private string? search, organization, model, service, sync;
     private ModelListResponse? models;
@@ -39,6 +42,7 @@ public sealed partial class UsersPage
     protected override async Task OnInitializedAsync()
     {
         loader = LoadAsync;
+        search = InitialSearch;
         try
         {
             models = await Catalog.GetAsync(CancellationToken.None);
@@ -72,11 +76,13 @@ public sealed partial class UsersPage
     private async Task<GridData<UserResponse>> LoadAsync(GridState<UserResponse> state, CancellationToken ct)
     {
         lastState = state;
+        var query = CurrentQuery(state);
         UserPage? result = null;
-        await Ui.RunAsync(async actor => result = await Users.ListAsync(CurrentQuery(state), actor, ct));
-        ct.ThrowIfCancellationRequested(); // a newer filter or page superseded this load: never show its rows
+        await Ui.RunAsync(async actor => result = await Users.ListAsync(query, actor, CancellationToken.None));
         pageItems = result?.Items ?? [];
         total = result?.Total ?? 0;
+        // The filters changed while this page loaded (a reload asked for meanwhile can be dropped by the grid): load again.
+        if (CurrentQuery(state) != query) _ = InvokeAsync(() => grid.ReloadServerData());
         StateHasChanged();
         return new GridData<UserResponse> { Items = pageItems, TotalItems = total };
     }
