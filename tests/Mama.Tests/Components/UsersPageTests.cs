@@ -195,6 +195,22 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         Assert.Equal((id, organization, models, services, extra), (row.UserId, row.Organization, string.Join(' ', row.Models.Order()), row.Services, row.ExtraInfo));
     }
 
+    [Theory]
+    [InlineData("replace", "gpt-4o", 2, 1)]               // the user with exactly gpt-4o is already as asked
+    [InlineData("replace", "o1", 3, 0)]
+    [InlineData("add", "gpt-4o", 1, 2)]                   // only the user without gpt-4o changes
+    [InlineData("remove", "gpt-4o", 2, 1)]
+    [InlineData("remove", "o1", 0, 3)]
+    public void ThePreviewCountsTheUsersAReplaceAddOrRemoveWouldChange(string mode, string model, int changing, int unchanged)
+    {
+        UserResponse User(params string[] models) => new("u", "acme", "sk-…abcd", models, [], "", default, "t", default, "t", "synced", null, null);
+        var users = new[] { User("gpt-4o"), User("gpt-4o", "claude"), User("claude") };
+
+        var preview = BatchEdits.Preview(users, null, null, new SetEdit(SetEdit.ParseMode(mode)!.Value, [model]), null);
+
+        Assert.Equal((3, changing, unchanged, changing, 0), (preview.Users, preview.Changing, preview.Unchanged, preview.ModelsChanging, preview.ServicesChanging));
+    }
+
     private static string Tag() => "org-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>The page searching for the term: typed into the (debounced) search box, or given in the address.</summary>
