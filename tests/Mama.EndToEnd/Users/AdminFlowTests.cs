@@ -50,8 +50,7 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         await edit.GetByTestId("edit-models").GetByText("Add", new() { Exact = true }).ClickAsync();
         await edit.GetByTestId("edit-models").Locator(".mud-select").First.ClickAsync();
         await Page.Locator(".mud-popover-open").GetByText("claude-sonnet-4", new() { Exact = true }).ClickAsync();
-        await Page.Keyboard.PressAsync("Escape"); // closes the picker, not the dialog
-        await Expect(Page.Locator(".mud-popover-open")).ToHaveCountAsync(0);
+        await ClosePickerAsync();
         await Expect(edit).ToBeVisibleAsync();
         await Expect(edit.GetByTestId("edit-preview")).ToHaveTextAsync("2 of 2 users will change (models for 2); 0 are already as asked.");
         await Infrastructure.Screenshots.SaveAsync(Page, "batch-edit");
@@ -87,5 +86,22 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         foreach (var action in new[] { "auth.login", "auth.password_change", "user.create", "user.list", "user.update", "user.delete" })
             await Expect(audit.GetByTestId("audit-action-cell").GetByText(action, new() { Exact = true }).First).ToBeVisibleAsync();
         await Infrastructure.Screenshots.SaveAsync(Page, "audit");
+    }
+
+    /// <summary>
+    /// Closes an open MudSelect list: a click outside lands on the select's own overlay (the dialog ignores backdrop
+    /// clicks); Escape as a second way. Bounded retries, each waiting for the list to go, not for the clock.
+    /// </summary>
+    private async Task ClosePickerAsync()
+    {
+        var open = Page.Locator(".mud-popover-open");
+        for (var attempt = 0; attempt < 4 && await open.CountAsync() > 0; attempt++)
+        {
+            if (attempt % 2 == 0) await Page.Mouse.ClickAsync(4, 4);
+            else await Page.Keyboard.PressAsync("Escape");
+            try { await open.First.WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 3000 }); }
+            catch (TimeoutException) { }
+        }
+        await Expect(open).ToHaveCountAsync(0);
     }
 }
