@@ -58,6 +58,5 @@ public sealed class UiSession(
             ? L["ProblemWithFields", problem.Message, string.Join(" ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")))]
             : problem.Message;
 
-    public void RedirectToLogin() =>
-        navigation.NavigateTo("/login?returnUrl=" + Uri.EscapeDataString("/" + navigation.ToBaseRelativePath(navigation.Uri)), forceLoad: true);
+    private void RedirectToLogin() => navigation.GoAndReturn("/login");
 }

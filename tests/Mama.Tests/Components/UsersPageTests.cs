@@ -185,6 +185,27 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         Assert.All(ids, id => Assert.Null(app.LiteLlm.FindKeyByAlias(id)));
     }
 
+    [Fact]
+    public async Task ExportCsvHoldsEveryUserTheFilterMatchesAcrossPagesAndNoKey()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(30, organization: tag);
+        await using var ui = new UiTest(app);
+        ui.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var page = await SearchAsync(ui, tag, expectedRows: 25);
+
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Export CSV").Click());
+
+        page.WaitForAssertion(() => Assert.Single(ui.JSInterop.Invocations["mama.download"]), Wait);
+        var csv = (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!;
+        var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("user_id,organization,allowed_models,allowed_services,extra_info,sync_state,created_at,updated_at", lines[0]);
+        Assert.Equal(ids.Order(), lines.Skip(1).Select(l => l.Split(',')[0]).Order());
+        Assert.All(lines.Skip(1), l => Assert.StartsWith($",{tag},gpt-4o,billing,,synced,", l[l.IndexOf(',')..]));
+        Assert.DoesNotContain("sk-", csv);
+    }
+
     [Theory]
     [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
     [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]

@@ -76,13 +76,10 @@ public sealed partial class UsersPage
     private async Task<GridData<UserResponse>> LoadAsync(GridState<UserResponse> state, CancellationToken ct)
     {
         lastState = state;
-        var query = CurrentQuery(state);
         UserPage? result = null;
-        await Ui.RunAsync(async actor => result = await Users.ListAsync(query, actor, CancellationToken.None));
+        await Ui.RunAsync(async actor => result = await Users.ListAsync(CurrentQuery(state), actor, CancellationToken.None));
         pageItems = result?.Items ?? [];
         total = result?.Total ?? 0;
-        // The filters changed while this page loaded (a reload asked for meanwhile can be dropped by the grid): load again.
-        if (CurrentQuery(state) != query) _ = InvokeAsync(() => grid.ReloadServerData());
         StateHasChanged();
         return new GridData<UserResponse> { Items = pageItems, TotalItems = total };
     }
@@ -141,6 +138,12 @@ public sealed partial class UsersPage
     private async Task<IReadOnlyList<UserResponse>?> SelectedUsersAsync()
     {
         if (!allMatching) return selected.Values.ToList();
+        return await AllMatchingAsync();
+    }
+
+    /// <summary>Every user the current filter matches, read page by page (each read audited); null after a problem was shown.</summary>
+    private async Task<List<UserResponse>?> AllMatchingAsync()
+    {
         var all = new List<UserResponse>();
         var ok = await Ui.RunAsync(async actor =>
         {
@@ -234,23 +237,14 @@ public sealed partial class UsersPage
         exporting = true;
         try
         {
-            var rows = new List<string?[]>();
-            var ok = await Ui.RunAsync(async actor =>
-            {
-                for (var page = 1; ; page++)
-                {
-                    var batch = await Users.ListAsync(CurrentQuery(lastState, page, UserService.MaxPageSize), actor, CancellationToken.None);
-                    rows.AddRange(batch.Items.Select(u => new[]
-                    {
-                        u.UserId, u.Organization, string.Join(';', u.AllowedModels), string.Join(';', u.AllowedServices), u.ExtraInfo,
-                        u.SyncState, u.CreatedAt.ToString("O"), u.UpdatedAt.ToString("O"),
-                    }));
-                    if (batch.Items.Count < UserService.MaxPageSize) break;
-                }
-            });
-            if (!ok) return;
+            if (await AllMatchingAsync() is not { } users) return;
             // Never the key: an export leaves mama's audit trail behind.
-            var csv = Csv.Write(["user_id", "organization", "allowed_models", "allowed_services", "extra_info", "sync_state", "created_at", "updated_at"], rows);
+            var csv = Csv.Write(["user_id", "organization", "allowed_models", "allowed_services", "extra_info", "sync_state", "created_at", "updated_at"],
+                users.Select(u => new[]
+                {
+                    u.UserId, u.Organization, string.Join(';', u.AllowedModels), string.Join(';', u.AllowedServices), u.ExtraInfo,
+                    u.SyncState, u.CreatedAt.ToString("O"), u.UpdatedAt.ToString("O"),
+                }));
             await Js.InvokeVoidAsync("mama.download", $"mama-users-{DateTime.UtcNow:yyyyMMdd-HHmm}.csv", "text/csv", csv);
         }
         finally
