@@ -29,6 +29,7 @@ builder.Services.AddScoped<AdminService>();
 builder.Services.AddSingleton<AdminActions>();
 builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<ApiClientService>();
+builder.Services.AddOptions<LookupOptions>().BindConfiguration("Mama:Lookup");
 builder.Services.AddSingleton<KeyLookup>();
 builder.Services.AddScoped<SuperAdminSeeder>();
 builder.Services.AddMamaUi();

@@ -6,6 +6,7 @@ using Mama.Data;
 using Mama.Security;
 using Mama.Users;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Mama.ApiClients;
 
@@ -13,11 +14,23 @@ public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
 public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState);
 public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied);
 
+public sealed class LookupOptions
+{
+    /// <summary>How many users' rows key lookups keep in memory (SQLite only; env <c>Mama__Lookup__CacheSize</c>). 0 reads every row from the database.</summary>
+    public int CacheSize { get; set; } = 100_000;
+}
+
 /// <summary>Key lookups for other systems. Every lookup is audited, with what was returned, missing and denied, before the answer goes out.</summary>
-public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit) : IDisposable
+/// <param name="changes">
+/// Registered on SQLite only. There this process is the database's only writer (DESIGN §7), so rows can be cached
+/// until the next write; with PostgreSQL several instances share the database and every lookup reads it.
+/// </param>
+public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, UserTableChanges? changes = null)
+    : IDisposable
 {
     private const int MaxIdleReaders = 16;
     private readonly ConcurrentBag<RowReader> _idle = [];
+    private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
     public async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct)
     {
@@ -58,13 +71,35 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     /// </summary>
     private async Task<Dictionary<string, Row>> ReadRowsAsync(IReadOnlyList<string> ids, CancellationToken ct)
     {
+        var rows = new Dictionary<string, Row>(ids.Count, StringComparer.Ordinal);
+        if (_cache is null)
+        {
+            await ReadFromDatabaseAsync(ids, rows, ct);
+            return rows;
+        }
+
+        var version = _cache.Version; // before reading: a write that commits during the read makes what it reads uncacheable
+        List<string>? missing = null;
+        foreach (var id in ids)
+        {
+            if (_cache.TryGet(id, out var row)) rows[id] = row;
+            else (missing ??= []).Add(id);
+        }
+        if (missing is null) return rows;
+        await ReadFromDatabaseAsync(missing, rows, ct);
+        foreach (var id in missing)
+            if (rows.TryGetValue(id, out var row)) _cache.Add(id, row, version);
+        return rows;
+    }
+
+    private async Task ReadFromDatabaseAsync(IReadOnlyList<string> ids, Dictionary<string, Row> rows, CancellationToken ct)
+    {
         var reader = _idle.TryTake(out var idle) ? idle : await RowReader.OpenAsync(dbFactory, ct);
         try
         {
-            var rows = await reader.ReadAsync(ids, ct);
+            await reader.ReadAsync(ids, rows, ct);
             if (_idle.Count < MaxIdleReaders) _idle.Add(reader);
             else reader.Dispose();
-            return rows;
         }
         catch
         {
@@ -114,10 +149,9 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             }
         }
 
-        public async Task<Dictionary<string, Row>> ReadAsync(IReadOnlyList<string> ids, CancellationToken ct)
+        public async Task ReadAsync(IReadOnlyList<string> ids, Dictionary<string, Row> rows, CancellationToken ct)
         {
             command.Parameters[0].Value = sqlite ? JsonSerializer.Serialize(ids) : ids as string[] ?? [.. ids];
-            var rows = new Dictionary<string, Row>(ids.Count, StringComparer.Ordinal);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -125,7 +159,6 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
                     Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7));
                 rows[row.UserId] = row;
             }
-            return rows;
         }
 
         public void Dispose()

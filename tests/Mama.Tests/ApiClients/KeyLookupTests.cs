@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Mama.ApiClients;
 using Mama.Tests.Infrastructure;
+using Mama.Users;
 using Microsoft.EntityFrameworkCore;
 
 namespace Mama.Tests.ApiClients;
@@ -81,6 +82,31 @@ public abstract class KeyLookupTests(MamaApp app)
         using var none = app.CreateClient();
         await (await none.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = new[] { id } })).AssertProblemAsync(HttpStatusCode.Unauthorized);
         await (await admin.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = new[] { id } })).AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task ALookupAfterAChangeSeesTheChange()
+    {
+        // On SQLite lookups keep rows in memory; every kind of write must reach them.
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(3, models: ["gpt-4o"], services: ["billing"]);
+        using var client = await NewClientAsync(admin, "service", "billing");
+        async Task<LookupResponse> LookupAsync() =>
+            await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids })).ReadAsync<LookupResponse>();
+        Assert.Equal(ids, (await LookupAsync()).Users.Select(u => u.UserId));
+
+        await admin.EditAsync([ids[0]], models: new { mode = "add", values = new[] { "gpt-4o-mini" } });
+        await admin.EditAsync([ids[1]], services: new { mode = "replace", values = new[] { "search" } });
+        await using (var db = app.NewDbContext())
+            await db.KeyUsers.Where(u => u.UserId == ids[2]).ExecuteUpdateAsync(s => s.SetProperty(u => u.SyncState, SyncState.Error));
+        var after = await LookupAsync();
+
+        Assert.Equal(["gpt-4o", "gpt-4o-mini"], after.Users.Single(u => u.UserId == ids[0]).AllowedModels);
+        Assert.Equal([ids[1]], after.Denied);
+        Assert.Equal("error", after.Users.Single(u => u.UserId == ids[2]).SyncState);
+
+        Assert.True((await admin.DeleteAsync($"/api/v1/users/{ids[0]}")).IsSuccessStatusCode);
+        Assert.Equal([ids[0]], (await LookupAsync()).NotFound);
     }
 
     [Fact]
