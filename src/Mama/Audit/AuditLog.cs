@@ -5,7 +5,6 @@ using System.Threading.Channels;
 using Mama.Data;
 using Mama.Http;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Mama.Audit;
 
@@ -70,6 +69,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private void WriteLoop()
     {
         var batch = new List<PendingWrite>(MaxBatch);
+        BatchWriter? writer = null;
         try
         {
             while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
@@ -78,11 +78,15 @@ public sealed partial class AuditLog : IAsyncDisposable
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
                 try
                 {
-                    Save(batch);
+                    writer ??= BatchWriter.Open(_dbFactory);
+                    writer.Write(batch);
                     foreach (var p in batch) p.Done.TrySetResult();
                 }
                 catch (Exception e)
                 {
+                    // The next batch starts on a fresh connection.
+                    writer?.Dispose();
+                    writer = null;
                     _logger.LogError(e, "Writing {Count} audit events failed", batch.Count);
                     foreach (var p in batch) p.Done.TrySetException(new AuditUnavailableException(e));
                 }
@@ -90,58 +94,86 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
         finally
         {
+            writer?.Dispose();
             _stopped.TrySetResult();
         }
     }
 
-    private const string InsertSql = """
-        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId")
-        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id)
-        """;
-
-    private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id"];
-
     /// <summary>
-    /// One transaction for the whole batch, written with plain ADO.NET: this is the hot path of every audited
-    /// read, and EF's change tracking would cost more than the insert. The connection is opened through EF so
-    /// the provider's durability settings (SQLite synchronous=FULL) apply. SQLite runs one prepared statement
-    /// per event (no round trips); PostgreSQL gets the batch in one round trip.
+    /// Writes batches in one transaction each, with plain ADO.NET: this is the hot path of every audited read, and
+    /// EF's change tracking would cost more than the insert. It keeps its connection open and, on SQLite, its
+    /// statement prepared for the life of the writer. The connection is opened through EF so the provider's
+    /// durability settings (SQLite synchronous=FULL) apply. SQLite runs the statement once per event (no round
+    /// trips); PostgreSQL gets the batch in one round trip.
     /// </summary>
-    private void Save(List<PendingWrite> events)
+    private sealed class BatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks) : IDisposable
     {
-        using var db = _dbFactory.CreateDbContext();
-        var ticks = db.Database.IsSqlite(); // SQLite stores instants as UTC ticks (see SqliteMamaDbContext)
-        db.Database.OpenConnection();
-        using var tx = db.Database.BeginTransaction();
-        var connection = db.Database.GetDbConnection();
-        if (connection.CanCreateBatch)
+        private const string InsertSql = """
+            INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId")
+            VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id)
+            """;
+
+        private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id"];
+
+        public static BatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory)
         {
-            using var batch = connection.CreateBatch();
-            batch.Transaction = tx.GetDbTransaction();
-            foreach (var p in events)
+            var db = dbFactory.CreateDbContext();
+            try
             {
-                var command = batch.CreateBatchCommand();
-                command.CommandText = InsertSql;
-                foreach (var name in ParameterNames) command.Parameters.Add(NewParameter(command.CreateParameter, name));
-                Bind(command.Parameters, p.Event, ticks);
-                batch.BatchCommands.Add(command);
+                var ticks = db.Database.IsSqlite(); // SQLite stores instants as UTC ticks (see SqliteMamaDbContext)
+                db.Database.OpenConnection();
+                var connection = db.Database.GetDbConnection();
+                DbCommand? prepared = null;
+                if (!connection.CanCreateBatch)
+                {
+                    prepared = connection.CreateCommand();
+                    prepared.CommandText = InsertSql;
+                    foreach (var name in ParameterNames) prepared.Parameters.Add(NewParameter(prepared.CreateParameter, name));
+                    prepared.Prepare();
+                }
+                return new BatchWriter(db, connection, prepared, ticks);
             }
-            batch.ExecuteNonQuery();
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
         }
-        else
+
+        public void Write(List<PendingWrite> events)
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = tx.GetDbTransaction();
-            command.CommandText = InsertSql;
-            foreach (var name in ParameterNames) command.Parameters.Add(NewParameter(command.CreateParameter, name));
-            command.Prepare();
-            foreach (var p in events)
+            using var tx = connection.BeginTransaction();
+            if (prepared is not null)
             {
-                Bind(command.Parameters, p.Event, ticks);
-                command.ExecuteNonQuery();
+                prepared.Transaction = tx;
+                foreach (var p in events)
+                {
+                    Bind(prepared.Parameters, p.Event, ticks);
+                    prepared.ExecuteNonQuery();
+                }
             }
+            else
+            {
+                using var batch = connection.CreateBatch();
+                batch.Transaction = tx;
+                foreach (var p in events)
+                {
+                    var command = batch.CreateBatchCommand();
+                    command.CommandText = InsertSql;
+                    foreach (var name in ParameterNames) command.Parameters.Add(NewParameter(command.CreateParameter, name));
+                    Bind(command.Parameters, p.Event, ticks);
+                    batch.BatchCommands.Add(command);
+                }
+                batch.ExecuteNonQuery();
+            }
+            tx.Commit();
         }
-        tx.Commit();
+
+        public void Dispose()
+        {
+            prepared?.Dispose();
+            db.Dispose();
+        }
     }
 
     private static DbParameter NewParameter(Func<DbParameter> create, string name)

@@ -18,7 +18,7 @@ public sealed partial class UserTableChanges : DbCommandInterceptor, IDbTransact
     private long _version;
 
     /// <summary>Advances at every committed write to <c>users</c>.</summary>
-    public long Version => Interlocked.Read(ref _version);
+    public long Version => Volatile.Read(ref _version);
 
     public void Signal() => Interlocked.Increment(ref _version);
 
