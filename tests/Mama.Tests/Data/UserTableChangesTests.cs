@@ -1,0 +1,58 @@
+using Mama.Data;
+using Mama.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mama.Tests.Data;
+
+/// <summary>The signal the SQLite lookup cache relies on: a write to users advances the version once it is committed.</summary>
+public sealed class UserTableChangesTests(SqliteApp app) : IClassFixture<SqliteApp>
+{
+    private UserTableChanges Changes => app.Host.Services.GetRequiredService<UserTableChanges>();
+
+    [Fact]
+    public async Task AWriteInsideATransactionAdvancesTheVersionAtTheCommitNotBefore()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1))[0];
+        await using var db = app.NewDbContext();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        var before = Changes.Version;
+
+        await db.KeyUsers.Where(u => u.UserId == id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Organization, "globex"));
+        var written = Changes.Version;
+        await tx.CommitAsync();
+
+        Assert.Equal(before, written); // a reader before the commit sees the old row, and may cache it under this version
+        Assert.True(Changes.Version > written);
+    }
+
+    [Fact]
+    public async Task ARolledBackWriteAndAWriteThatMatchesNoRowLeaveTheVersionAlone()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1))[0];
+        await using var db = app.NewDbContext();
+        var before = Changes.Version;
+
+        await db.KeyUsers.Where(u => u.UserId == "nobody-" + id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Organization, "globex"));
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            await db.KeyUsers.Where(u => u.UserId == id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Organization, "globex"));
+            await tx.RollbackAsync();
+        }
+
+        Assert.Equal(before, Changes.Version);
+    }
+
+    [Fact]
+    public async Task WritesToOtherTablesLeaveTheVersionAlone()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var before = Changes.Version;
+
+        await (await admin.PostJsonAsync("/api/v1/api-clients", new { name = "c-" + Guid.NewGuid().ToString("N")[..8], service = "billing" })).ReadAsync<object>(System.Net.HttpStatusCode.Created);
+
+        Assert.Equal(before, Changes.Version);
+    }
+}
