@@ -42,9 +42,14 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         await Infrastructure.Screenshots.SaveAsync(Page, "users");
 
         // Select 2 and add a model to them.
-        await Page.GetByLabel($"Select {Id('a')}").ClickAsync();
-        await Page.GetByLabel($"Select {Id('b')}").ClickAsync();
-        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("2 selected.");
+        // Ticked one at a time, each waited for. The click goes to the checkbox itself rather than to a point on the
+        // screen: the grid re-renders and the selection banner appears above it, and a pointer click aimed just before
+        // such a shift lands on the row instead (which opens the user's dialog).
+        var banner = Page.GetByTestId("selection-banner");
+        await TickAsync(Id('a'));
+        await Expect(banner).ToContainTextAsync("1 selected.");
+        await TickAsync(Id('b'));
+        await Expect(banner).ToContainTextAsync("2 selected.");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Edit selected" }).ClickAsync();
         var edit = Page.GetByRole(AriaRole.Dialog);
         await edit.GetByTestId("edit-models").GetByText("Add", new() { Exact = true }).ClickAsync();
@@ -69,8 +74,8 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         Assert.Equal(["gpt-4o"], App.LiteLlm.GetKeys().Single(k => k.KeyAlias == Id('c')).Models);
 
         // Delete 1 through the confirmation.
-        await Page.GetByLabel($"Select {Id('c')}").ClickAsync();
-        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("1 selected.");
+        await TickAsync(Id('c'));
+        await Expect(banner).ToContainTextAsync("1 selected.");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Delete selected" }).ClickAsync();
         var delete = Page.GetByRole(AriaRole.Dialog);
         await Expect(delete.GetByTestId("delete-names")).ToHaveTextAsync(Id('c'));
@@ -86,6 +91,15 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         foreach (var action in new[] { "auth.login", "auth.password_change", "user.create", "user.list", "user.update", "user.delete" })
             await Expect(audit.GetByTestId("audit-action-cell").GetByText(action, new() { Exact = true }).First).ToBeVisibleAsync();
         await Infrastructure.Screenshots.SaveAsync(Page, "audit");
+    }
+
+    /// <summary>Ticks a user's row checkbox and waits until it shows ticked.</summary>
+    private async Task TickAsync(string userId)
+    {
+        var checkbox = Page.GetByLabel($"Select {userId}");
+        await Expect(checkbox).Not.ToBeCheckedAsync();
+        await checkbox.DispatchEventAsync("click");
+        await Expect(checkbox).ToBeCheckedAsync();
     }
 
     /// <summary>
