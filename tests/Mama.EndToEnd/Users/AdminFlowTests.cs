@@ -43,11 +43,12 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
 
         // Select 2 and add a model to them.
         // Ticked one at a time, each waited for. The click goes to the checkbox itself rather than to a point on the
-        // screen: the grid re-renders and the selection banner appears above it, and a pointer click aimed just before
-        // such a shift lands on the row instead (which opens the user's dialog).
+        // screen, which a re-render of the grid can shift onto the row (opening the user's dialog) just as it lands.
         var banner = Page.GetByTestId("selection-banner");
+        var gridTop = (await Page.GetByTestId("users-grid").BoundingBoxAsync())!.Y;
         await TickAsync(Id('a'));
         await Expect(banner).ToContainTextAsync("1 selected.");
+        Assert.Equal(gridTop, (await Page.GetByTestId("users-grid").BoundingBoxAsync())!.Y); // the banner took its reserved place
         await TickAsync(Id('b'));
         await Expect(banner).ToContainTextAsync("2 selected.");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Edit selected" }).ClickAsync();
