@@ -63,12 +63,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         return new LookupResponse(users, notFound, denied);
     }
 
-    /// <summary>
-    /// The hot path of every lookup, so it skips EF: a connection kept open with its statement prepared, one
-    /// statement for any number of IDs (a JSON array on SQLite, an array parameter on PostgreSQL). Opening a
-    /// pooled connection and building the SQL for a list parameter cost more than the query itself, and both
-    /// serialise concurrent requests on a lock.
-    /// </summary>
+    /// <summary>The rows of the users found, by user ID: from the cache where it holds them, else from the database.</summary>
     private async Task<Dictionary<string, Row>> ReadRowsAsync(IReadOnlyList<string> ids, CancellationToken ct)
     {
         var rows = new Dictionary<string, Row>(ids.Count, StringComparer.Ordinal);
@@ -92,6 +87,12 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         return rows;
     }
 
+    /// <summary>
+    /// The hot path of every lookup, so it skips EF: a connection kept open with its statement prepared, one
+    /// statement for any number of IDs (a JSON array on SQLite, an array parameter on PostgreSQL). Opening a
+    /// pooled connection and building the SQL for a list parameter cost more than the query itself, and both
+    /// serialise concurrent requests on a lock.
+    /// </summary>
     private async Task ReadFromDatabaseAsync(IReadOnlyList<string> ids, Dictionary<string, Row> rows, CancellationToken ct)
     {
         var reader = _idle.TryTake(out var idle) ? idle : await RowReader.OpenAsync(dbFactory, ct);

@@ -128,7 +128,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 {
                     prepared = connection.CreateCommand();
                     prepared.CommandText = InsertSql;
-                    foreach (var name in ParameterNames) prepared.Parameters.Add(NewParameter(prepared.CreateParameter, name));
+                    AddParameters(prepared.Parameters, prepared.CreateParameter);
                     prepared.Prepare();
                 }
                 return new BatchWriter(db, connection, prepared, ticks);
@@ -160,7 +160,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 {
                     var command = batch.CreateBatchCommand();
                     command.CommandText = InsertSql;
-                    foreach (var name in ParameterNames) command.Parameters.Add(NewParameter(command.CreateParameter, name));
+                    AddParameters(command.Parameters, command.CreateParameter);
                     Bind(command.Parameters, p.Event, ticks);
                     batch.BatchCommands.Add(command);
                 }
@@ -174,28 +174,31 @@ public sealed partial class AuditLog : IAsyncDisposable
             prepared?.Dispose();
             db.Dispose();
         }
-    }
 
-    private static DbParameter NewParameter(Func<DbParameter> create, string name)
-    {
-        var parameter = create();
-        parameter.ParameterName = name;
-        return parameter;
-    }
+        private static void AddParameters(DbParameterCollection parameters, Func<DbParameter> create)
+        {
+            foreach (var name in ParameterNames)
+            {
+                var parameter = create();
+                parameter.ParameterName = name;
+                parameters.Add(parameter);
+            }
+        }
 
-    /// <summary>Sets the values in the order of <see cref="ParameterNames"/>.</summary>
-    private static void Bind(DbParameterCollection parameters, AuditEvent e, bool ticks)
-    {
-        parameters[0].Value = ticks ? e.At.UtcTicks : e.At;
-        parameters[1].Value = e.Actor;
-        parameters[2].Value = e.Action;
-        parameters[3].Value = e.UserIds;
-        parameters[4].Value = e.Detail;
-        parameters[5].Value = e.Result.ToString();
-        parameters[6].Value = e.StatusCode;
-        parameters[7].Value = (object?)e.Reason ?? DBNull.Value;
-        parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
-        parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
+        /// <summary>Sets the values in the order of <see cref="ParameterNames"/>.</summary>
+        private static void Bind(DbParameterCollection parameters, AuditEvent e, bool ticks)
+        {
+            parameters[0].Value = ticks ? e.At.UtcTicks : e.At;
+            parameters[1].Value = e.Actor;
+            parameters[2].Value = e.Action;
+            parameters[3].Value = e.UserIds;
+            parameters[4].Value = e.Detail;
+            parameters[5].Value = e.Result.ToString();
+            parameters[6].Value = e.StatusCode;
+            parameters[7].Value = (object?)e.Reason ?? DBNull.Value;
+            parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
+            parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
+        }
     }
 
     private AuditEvent ToEvent(AuditEntry entry) => new()

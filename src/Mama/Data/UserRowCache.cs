@@ -5,15 +5,14 @@ namespace Mama.Data;
 /// <summary>
 /// Rows of the <c>users</c> table kept in memory by user ID, valid until the next committed write to the table
 /// (<see cref="UserTableChanges"/>). Callers note <see cref="Version"/> before they read the database and pass it to
-/// <see cref="Add"/>, so a row read while a write committed is never served. When full, or after a write, it
-/// starts over. A generation number rather than a change token per entry: a write then costs one increment,
-/// not one callback per cached row.
+/// <see cref="Add"/>, so a row read while a write committed is never served. Rows from before a write are never
+/// served again and are replaced as they are read anew; when full, it starts over. A generation number rather than
+/// a change token per entry: a write then costs one increment, not one callback per cached row.
 /// </summary>
 public sealed class UserRowCache<TRow>(UserTableChanges changes, int capacity) where TRow : class
 {
     private readonly ConcurrentDictionary<string, (TRow Row, long Version)> _rows = new(StringComparer.Ordinal);
     private readonly Lock _clearing = new();
-    private long _holdsVersion;
     private int _count;
 
     public long Version => changes.Version;
@@ -33,15 +32,14 @@ public sealed class UserRowCache<TRow>(UserTableChanges changes, int capacity) w
     public void Add(string userId, TRow row, long readAt)
     {
         if (readAt != changes.Version) return;
-        if (Interlocked.Read(ref _holdsVersion) != readAt || Volatile.Read(ref _count) >= capacity)
+        if (Volatile.Read(ref _count) >= capacity)
         {
             lock (_clearing)
             {
-                if (Interlocked.Read(ref _holdsVersion) != readAt || _count >= capacity)
+                if (Volatile.Read(ref _count) >= capacity)
                 {
                     _rows.Clear();
                     Volatile.Write(ref _count, 0);
-                    Interlocked.Exchange(ref _holdsVersion, readAt);
                 }
             }
         }
