@@ -11,47 +11,45 @@ namespace Mama.Admins;
 /// <summary>Sign-in, passwords and admin accounts, for the API and the UI alike. Every outcome is audited.</summary>
 public sealed partial class AdminService(
     UserManager<AdminAccount> accounts,
-    SignInManager<AdminAccount> signIn,
     MamaDbContext db,
+    SignInThrottle throttle,
     AuditLog audit,
     TimeProvider clock)
 {
     private const string InvalidCredentials = "Invalid username or password.";
 
-    /// <summary>Checks a username and password; throws 401 (same answer for unknown user and wrong password) or 423 when locked out.</summary>
+    /// <summary>
+    /// Checks a username and password; throws 401 (the same answer for an unknown name and a wrong password) or 423
+    /// when the name is locked. Unknown names are counted and locked like real ones, and audited without the name.
+    /// </summary>
     public async Task<SignedInAdmin> AuthenticateAsync(string? username, string? password, Actor origin, CancellationToken ct = default)
     {
         RequireFields(("username", username), ("password", password));
-        var who = origin with { Name = username! };
+        var nameHash = throttle.HashName(username!);
         var account = await accounts.FindByNameAsync(username!);
-        if (account is null)
+        // What was typed as a username may be a password: only a real account's own name is ever recorded.
+        var who = origin with { Name = account?.UserName ?? "anonymous" };
+        var about = account is null ? new { unknown_username = nameHash[..16] } : null;
+
+        var attempt = await throttle.BeginAsync(nameHash, ct);
+        if (!attempt.MayProceed)
         {
-            // Spend the same hashing time as a real check, so response time does not reveal which usernames exist.
-            accounts.PasswordHasher.VerifyHashedPassword(new AdminAccount(), DummyHash.Value, password!);
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Reason: "unknown username"), ct);
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Detail: about, Reason: "locked out"), ct);
+            throw new ProblemException(423, "Locked", "Too many failed sign-ins. The account is locked; try again later.") { RetryAfter = attempt.RetryAfter };
+        }
+
+        // An unknown name spends the same hashing time as a real check, so timing does not tell which names exist.
+        if (account is null) accounts.PasswordHasher.VerifyHashedPassword(new AdminAccount(), DummyHash.Value, password!);
+        if (account is null || !await accounts.CheckPasswordAsync(account, password!))
+        {
+            var reason = (account is null ? "unknown username" : "wrong password") + (attempt.LocksOnFailure ? "; now locked" : "");
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Detail: about, Reason: reason), ct);
             throw ProblemException.Unauthorized(InvalidCredentials);
         }
 
-        if (await accounts.IsLockedOutAsync(account))
-        {
-            var retryAfter = (account.LockoutEnd ?? clock.GetUtcNow()) - clock.GetUtcNow();
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Reason: "locked out"), ct);
-            throw new ProblemException(423, "Locked", "Too many failed sign-ins. The account is locked; try again later.")
-            {
-                RetryAfter = retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1),
-            };
-        }
-
-        var result = await signIn.CheckPasswordSignInAsync(account, password!, lockoutOnFailure: true);
-        if (!result.Succeeded)
-        {
-            var reason = result.IsLockedOut ? "wrong password; account now locked" : "wrong password";
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Reason: reason), ct);
-            throw ProblemException.Unauthorized(InvalidCredentials);
-        }
-
+        await throttle.SucceededAsync(nameHash, ct);
         await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Success, 200), ct);
-        return new SignedInAdmin(account, await RoleOfAsync(account));
+        return new SignedInAdmin(account!, await RoleOfAsync(account!));
     }
 
     public async Task<MeResponse> GetMeAsync(string username)
@@ -67,6 +65,9 @@ public sealed partial class AdminService(
         if (!await accounts.CheckPasswordAsync(account, currentPassword!))
             await RefuseAsync(actor, "auth.password_change", [], 400, "wrong current password",
                 ProblemException.Validation("current_password", "The current password is wrong."), ct);
+        if (newPassword == currentPassword)
+            await RefuseAsync(actor, "auth.password_change", [], 400, "new password equals the current one",
+                ProblemException.Validation("new_password", "The new password must differ from the current one."), ct);
         await ValidateNewPasswordAsync(account, newPassword!, "new_password", actor, "auth.password_change", ct);
 
         account.MustChangePassword = false;
@@ -77,11 +78,11 @@ public sealed partial class AdminService(
     public async Task<AdminListResponse> ListAsync(CancellationToken ct = default)
     {
         var superAdmins = (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Select(a => a.Id).ToHashSet();
-        var now = clock.GetUtcNow();
         var all = await db.Users.AsNoTracking().OrderBy(a => a.UserName).ToListAsync(ct);
+        var locked = await throttle.LockedAsync(all.Select(a => throttle.HashName(a.UserName!)), ct);
         return new AdminListResponse(all.Select(a => new AdminResponse(
             a.UserName!, superAdmins.Contains(a.Id) ? Roles.SuperAdmin : Roles.Admin, a.MustChangePassword,
-            a.CreatedAt, a.CreatedBy, a.LockoutEnd > now)).ToList());
+            a.CreatedAt, a.CreatedBy, locked.Contains(throttle.HashName(a.UserName!)))).ToList());
     }
 
     public async Task<AdminResponse> CreateAsync(CreateAdminRequest request, Actor actor, CancellationToken ct = default)
@@ -118,13 +119,37 @@ public sealed partial class AdminService(
         if (string.Equals(account.UserName, actor.Name, StringComparison.OrdinalIgnoreCase))
             await RefuseAsync(actor, "admin.delete", [], 409, "cannot delete yourself",
                 ProblemException.Conflict("You cannot delete your own account."), ct);
-        if (await accounts.IsInRoleAsync(account, Roles.SuperAdmin)
-            && (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count <= 1)
-            await RefuseAsync(actor, "admin.delete", [], 409, "last super admin",
-                ProblemException.Conflict("The last super admin cannot be deleted."), ct);
 
-        await SaveAuditedAsync(new AuditEntry(actor, "admin.delete", AuditResult.Success, 204, Detail: new { username = account.UserName }),
-            () => accounts.DeleteAsync(account));
+        // Two super admins deleting each other at once: everything is re-read under a lock, so the second sees one left.
+        (int Status, string Reason, ProblemException Problem)? refusal;
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            await LockSuperAdminRoleAsync(ct);
+            var current = await accounts.FindByIdAsync(account.Id);
+            refusal = current is null ? (404, "no such admin", ProblemException.NotFound($"No admin named '{username}'."))
+                : await accounts.IsInRoleAsync(current, Roles.SuperAdmin) && (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count <= 1
+                    ? (409, "last super admin", ProblemException.Conflict("The last super admin cannot be deleted."))
+                    : null;
+            if (refusal is null)
+            {
+                await SaveAuditedAsync(new AuditEntry(actor, "admin.delete", AuditResult.Success, 204, Detail: new { username = current!.UserName }),
+                    () => accounts.DeleteAsync(current));
+                await tx.CommitAsync(ct);
+                return;
+            }
+        }
+        // Refused outside the transaction: on SQLite it holds the write lock that the audit writer needs.
+        await RefuseAsync(actor, "admin.delete", [], refusal.Value.Status, refusal.Value.Reason, refusal.Value.Problem, ct);
+    }
+
+    /// <summary>
+    /// Serialises changes to who is a super admin. PostgreSQL: a row lock on the role until the transaction ends;
+    /// SQLite: the transaction already holds the database's write lock (Microsoft.Data.Sqlite begins IMMEDIATE).
+    /// </summary>
+    private async Task LockSuperAdminRoleAsync(CancellationToken ct)
+    {
+        if (db.Database.IsNpgsql())
+            await db.Database.ExecuteSqlAsync($"""SELECT 1 FROM admin_roles WHERE "NormalizedName" = {Roles.SuperAdmin.ToUpperInvariant()} FOR UPDATE""", ct);
     }
 
     public async Task ResetPasswordAsync(string username, string? newPassword, Actor actor, CancellationToken ct = default)
@@ -135,11 +160,10 @@ public sealed partial class AdminService(
 
         account.PasswordHash = accounts.PasswordHasher.HashPassword(account, newPassword!);
         account.MustChangePassword = true;
-        account.LockoutEnd = null;
-        account.AccessFailedCount = 0;
         // A new stamp ends the account's existing tokens and cookie sessions.
         await SaveAuditedAsync(new AuditEntry(actor, "admin.password_reset", AuditResult.Success, 204, Detail: new { username = account.UserName }),
             () => accounts.UpdateSecurityStampAsync(account));
+        await throttle.ClearAsync(throttle.HashName(account.UserName!), ct);
     }
 
     public async Task<string> RoleOfAsync(AdminAccount account) =>

@@ -11,11 +11,11 @@ public static class AuthApi
     public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/auth").WithTags("Authentication");
-        api.MapPost("/token", TokenAsync).AllowAnonymous().DisableAntiforgery()
+        api.MapPost("/token", TokenAsync).AllowAnonymous().DisableAntiforgery().RequireRateLimiting(SignInRateLimit.Policy)
             .Accepts<TokenRequest>("application/json", "application/x-www-form-urlencoded")
             .WithSummary("Exchange a username and password for a bearer token");
-        api.MapGet("/me", MeAsync).RequireAuthorization(Policies.Admin).WithSummary("The signed-in admin");
-        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(Policies.Admin).WithSummary("Change your own password; earlier tokens stop working");
+        api.MapGet("/me", MeAsync).RequireAuthorization(Policies.Account).WithSummary("The signed-in admin");
+        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(Policies.Account).WithSummary("Change your own password; earlier tokens stop working");
         return api;
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Mama.Audit;
 using Mama.Data;
 using Microsoft.AspNetCore.Identity;
@@ -5,8 +6,10 @@ using Microsoft.AspNetCore.Identity;
 namespace Mama.Admins;
 
 /// <summary>
-/// At first start, creates the roles and, if no super admin exists, <c>admin</c> with the bootstrap password.
-/// Once a super admin exists it does nothing: a restart neither recreates nor resets an account.
+/// At first start, creates the roles and, if no super admin exists, <c>admin</c> with the bootstrap password:
+/// <c>Mama:BootstrapAdminPassword</c> if set; otherwise <c>admin</c> in Development, and elsewhere a random one-time
+/// password printed once to the console (never to a log or the audit). Whichever it is, it must be changed at first
+/// sign-in. Once a super admin exists it does nothing: a restart neither recreates nor resets an account.
 /// </summary>
 public sealed class SuperAdminSeeder(
     UserManager<AdminAccount> accounts,
@@ -14,6 +17,7 @@ public sealed class SuperAdminSeeder(
     MamaDbContext db,
     AuditLog audit,
     IConfiguration configuration,
+    IHostEnvironment environment,
     TimeProvider clock,
     ILogger<SuperAdminSeeder> logger)
 {
@@ -28,15 +32,18 @@ public sealed class SuperAdminSeeder(
         if ((await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count > 0) return;
 
         var configured = configuration["Mama:BootstrapAdminPassword"];
-        var password = string.IsNullOrEmpty(configured) ? PasswordRules.DefaultPassword : configured;
+        var printed = string.IsNullOrEmpty(configured) && !environment.IsDevelopment();
+        var password = !string.IsNullOrEmpty(configured) ? configured
+            : printed ? RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20)
+            : PasswordRules.DefaultPassword;
         var account = new AdminAccount
         {
             UserName = BootstrapUsername,
             CreatedAt = clock.GetUtcNow(),
             CreatedBy = "system",
-            MustChangePassword = password == PasswordRules.DefaultPassword,
+            // Someone else chose this password (or it is printed on a console): it is good only for changing it.
+            MustChangePassword = true,
         };
-        // The default "admin" fails the password rules on purpose; the first sign-in must replace it.
         account.PasswordHash = accounts.PasswordHasher.HashPassword(account, password);
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -45,6 +52,21 @@ public sealed class SuperAdminSeeder(
         if (!created.Succeeded) throw new InvalidOperationException("Could not create the bootstrap super admin: " + string.Join(" ", created.Errors.Select(e => e.Description)));
         await accounts.AddToRoleAsync(account, Roles.SuperAdmin);
         await tx.CommitAsync(ct);
+
+        if (printed)
+        {
+            // The console only: a log sink may be a file or a collector, and this password must exist in one place.
+            Console.Out.WriteLine($"""
+
+                mama created the super admin '{BootstrapUsername}' with this one-time password (shown once, never logged):
+
+                    {password}
+
+                Sign in with it and choose a new password. To set it yourself instead, start the first time with Mama__BootstrapAdminPassword.
+
+                """);
+            await Console.Out.FlushAsync(ct);
+        }
         logger.LogWarning("Created the super admin '{Username}'. Sign in and change its password.", BootstrapUsername);
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Mama.Admins;
+using Mama.Security;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Identity;
@@ -39,12 +40,10 @@ public sealed class SessionRevalidation(
 public sealed class AdminClaimsFactory(UserManager<AdminAccount> accounts, RoleManager<IdentityRole> roles, IOptions<IdentityOptions> options)
     : UserClaimsPrincipalFactory<AdminAccount, IdentityRole>(accounts, roles, options)
 {
-    public const string MustChangePassword = "must_change_password";
-
     protected override async Task<ClaimsIdentity> GenerateClaimsAsync(AdminAccount account)
     {
         var identity = await base.GenerateClaimsAsync(account);
-        if (account.MustChangePassword) identity.AddClaim(new Claim(MustChangePassword, "true"));
+        if (account.MustChangePassword) identity.AddClaim(new Claim(PasswordChanged.MustChangeClaim, "true"));
         return identity;
     }
 }

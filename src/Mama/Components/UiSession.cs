@@ -1,5 +1,6 @@
 using Mama.Audit;
 using Mama.Http;
+using Mama.Security;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Localization;
@@ -28,12 +29,18 @@ public sealed class UiSession(
     /// <summary>Runs an action for the signed-in admin; returns false (after saying why) when it did not succeed.</summary>
     public async Task<bool> RunAsync(Func<Actor, Task> action, string? success = null)
     {
-        var actor = await ActorAsync();
-        if (actor is null)
+        var state = await authState.GetAuthenticationStateAsync();
+        if (state.User.Identity?.IsAuthenticated != true)
         {
             RedirectToLogin();
             return false;
         }
+        if (PasswordChanged.IsRequired(state.User))
+        {
+            navigation.GoAndReturn("/account/password");
+            return false;
+        }
+        var actor = Actor.From(state.User, ClientIp);
         try
         {
             await action(actor);

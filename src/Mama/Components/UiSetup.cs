@@ -1,4 +1,5 @@
 using Mama.Admins;
+using Mama.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -42,7 +43,7 @@ public static class UiSetup
         {
             await signIn.SignOutAsync();
             return Results.Redirect("/login");
-        });
+        }).RequireAuthorization(Policies.Account);
         app.MapGet("/culture/{culture}", (string culture, string? returnUrl, HttpContext http) =>
         {
             if (!Cultures.Contains(culture)) return Results.BadRequest();

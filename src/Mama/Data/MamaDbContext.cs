@@ -33,6 +33,12 @@ public abstract class MamaDbContext(DbContextOptions options)
         builder.Entity<IdentityUserToken<string>>().ToTable("admin_account_tokens");
         builder.Entity<IdentityRoleClaim<string>>().ToTable("admin_role_claims");
         builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+        builder.Entity<SignInAttempts>(attempts =>
+        {
+            attempts.ToTable("sign_in_attempts");
+            attempts.HasKey(a => a.NameHash);
+            attempts.Property(a => a.NameHash).HasMaxLength(64);
+        });
 
         builder.Entity<User>(user =>
         {

@@ -100,6 +100,12 @@ public static class AuthenticationSetup
             return;
         }
         var roles = await accounts.GetRolesAsync(account);
-        if (!roles.Contains(principal.FindFirstValue("role") ?? "")) context.Fail("The account's role has changed.");
+        if (!roles.Contains(principal.FindFirstValue("role") ?? ""))
+        {
+            context.Fail("The account's role has changed.");
+            return;
+        }
+        // From the account, not the token: the flag only ever changes together with the stamp, but the row is the truth.
+        if (account.MustChangePassword) ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(PasswordChanged.MustChangeClaim, "true"));
     }
 }

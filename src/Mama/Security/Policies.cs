@@ -7,11 +7,35 @@ public static class Policies
 {
     public const string Admin = "Admin";
     public const string SuperAdmin = "SuperAdmin";
+    /// <summary>Any signed-in admin, also one that must change its password first: only for reading who you are, changing the password and signing out.</summary>
+    public const string Account = "Account";
 
     public static AuthorizationBuilder AddMamaPolicies(this AuthorizationBuilder auth) => auth
-        // Deny by default: an endpoint without its own policy still needs a signed-in admin.
-        .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireRole(Roles.All).Build())
-        .AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.All))
-        .AddPolicy(SuperAdmin, p => p.RequireAuthenticatedUser().RequireRole(Roles.SuperAdmin))
+        // Deny by default: an endpoint without its own policy still needs a signed-in admin whose password is its own.
+        .SetFallbackPolicy(AdminWith(Roles.All).Build())
+        .AddPolicy(Admin, AdminWith(Roles.All).Build())
+        .AddPolicy(SuperAdmin, AdminWith(Roles.SuperAdmin).Build())
+        .AddPolicy(Account, p => p.RequireAuthenticatedUser().RequireRole(Roles.All))
         .AddPolicy(ApiClients.ApiClientAuthentication.Policy, p => p.AddAuthenticationSchemes(ApiClients.ApiClientAuthentication.SchemeName).RequireAuthenticatedUser());
+
+    private static AuthorizationPolicyBuilder AdminWith(params string[] roles) =>
+        new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireRole(roles).AddRequirements(PasswordChanged.Requirement);
+}
+
+/// <summary>
+/// A password set by someone else (the bootstrap default, an environment variable, a printed one-time password or a
+/// reset) is good for one thing only: changing it. The claim is set from the account at every request.
+/// </summary>
+public sealed class PasswordChanged : AuthorizationHandler<PasswordChanged>, IAuthorizationRequirement
+{
+    public const string MustChangeClaim = "must_change_password";
+    public static readonly PasswordChanged Requirement = new();
+
+    public static bool IsRequired(System.Security.Claims.ClaimsPrincipal user) => user.HasClaim(MustChangeClaim, "true");
+
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, PasswordChanged requirement)
+    {
+        if (!IsRequired(context.User)) context.Succeed(requirement);
+        return Task.CompletedTask;
+    }
 }

@@ -42,6 +42,7 @@ public sealed class MamaE2E : IAsyncLifetime
             ["Mama:DataPath"] = _folder,
             // The bootstrap admin keeps the default password "admin", so the first sign-in is the real forced change.
             ["Mama:Ui:SessionCheckInterval"] = "00:00:01",
+            ["Mama:SignIn:AttemptsPerMinutePerAddress"] = "1000000",
             ["LiteLlm:UseEmulator"] = "false",
             ["LiteLlm:BaseUrl"] = _emulator.BaseUrl.ToString(),
             ["LiteLlm:MasterKey"] = MasterKey,

@@ -58,12 +58,12 @@ public abstract class BootstrapTests(string provider)
     }
 
     [Fact]
-    public async Task AConfiguredBootstrapPasswordIsUsedAndNeedsNoChange()
+    public async Task AConfiguredBootstrapPasswordIsUsedAndMustStillBeChangedAtFirstSignIn()
     {
         await using var database = await TestDatabase.CreateAsync(provider);
         await using var host = new MamaHost(database, new Dictionary<string, string?> { ["Mama:BootstrapAdminPassword"] = "from-the-environment" });
         using var client = host.CreateClient();
-        Assert.False((await MamaApp.TokenAsync(client, "admin", "from-the-environment")).MustChangePassword);
+        Assert.True((await MamaApp.TokenAsync(client, "admin", "from-the-environment")).MustChangePassword);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostJsonAsync("/api/v1/auth/token", new { username = "admin", password = "admin" })).StatusCode);
     }
 

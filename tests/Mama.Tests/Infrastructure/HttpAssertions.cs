@@ -27,6 +27,10 @@ public static class HttpAssertions
         return JsonSerializer.Deserialize<T>(body, MamaJson.Options)!;
     }
 
+    /// <summary>Where a redirect points, as path and query, whether the Location is absolute or relative.</summary>
+    public static string RedirectTarget(this HttpResponseMessage response) =>
+        response.Headers.Location is { IsAbsoluteUri: true } absolute ? absolute.PathAndQuery : response.Headers.Location!.OriginalString;
+
     public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, object body) =>
         client.PutAsJsonAsync(url, body, MamaJson.Options);
 

@@ -13,8 +13,9 @@ namespace Mama.Tests.Infrastructure;
 /// <summary>One running mama on its own database, shared by the tests of one class.</summary>
 public abstract class MamaApp : IAsyncLifetime
 {
-    /// <summary>The fixtures' super admin password; the default "admin" is covered by the bootstrap tests.</summary>
+    /// <summary>The fixtures' super admin password, set at start in place of the bootstrap one (which must be changed).</summary>
     public const string SuperAdminPassword = "fixture-super-admin-pw";
+    public const string BootstrapPassword = "fixture-bootstrap-pw";
 
     public const string MasterKey = "sk-test-master-key";
 
@@ -35,6 +36,18 @@ public abstract class MamaApp : IAsyncLifetime
         _emulator = await LiteLlmEmulatorHost.StartAsync(new EmulatorOptions { Port = 0, MasterKey = MasterKey }, CancellationToken.None);
         _database = await TestDatabase.CreateAsync(Provider);
         _host = StartHost();
+        using var client = CreateClient();
+        await ChangePasswordAsync(client, "admin", BootstrapPassword, SuperAdminPassword);
+    }
+
+    /// <summary>Signs in with a password someone else set and changes it, as every account must before doing anything.</summary>
+    public static async Task ChangePasswordAsync(HttpClient client, string username, string current, string next)
+    {
+        var token = await TokenAsync(client, username, current);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/password") { Content = JsonContent.Create(new { current_password = current, new_password = next }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
+        var changed = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
     }
 
     /// <summary>A new mama on this fixture's database and emulator: a second instance, or a restart after disposing the first.</summary>
@@ -42,7 +55,8 @@ public abstract class MamaApp : IAsyncLifetime
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Mama:BootstrapAdminPassword"] = SuperAdminPassword,
+            ["Mama:BootstrapAdminPassword"] = BootstrapPassword,
+            ["Mama:SignIn:AttemptsPerMinutePerAddress"] = "1000000",
             ["LiteLlm:UseEmulator"] = "false",
             ["LiteLlm:BaseUrl"] = Emulator.BaseUrl.ToString(),
             ["LiteLlm:MasterKey"] = MasterKey,
@@ -96,15 +110,24 @@ public abstract class MamaApp : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<TokenResponse>(MamaJson.Options))!;
     }
 
-    /// <summary>A new plain admin with a unique name, signed in.</summary>
+    /// <summary>A new admin with a unique name, past its first password change, signed in.</summary>
     public async Task<(string Username, string Password, HttpClient Client)> NewAdminAsync(string role = "admin")
+    {
+        var (username, initial) = await NewAdminMustChangeAsync(role);
+        var password = "pw-" + Guid.NewGuid().ToString("N");
+        using (var client = CreateClient()) await ChangePasswordAsync(client, username, initial, password);
+        return (username, password, await SignInAsync(username, password));
+    }
+
+    /// <summary>A new admin as a super admin creates it: its password must be changed before anything else.</summary>
+    public async Task<(string Username, string Password)> NewAdminMustChangeAsync(string role = "admin")
     {
         var username = "adm-" + Guid.NewGuid().ToString("N")[..10];
         var password = "pw-" + Guid.NewGuid().ToString("N");
         using var super = await SuperAdminAsync();
         var created = await super.PostAsJsonAsync("/api/v1/admins", new { username, password, role });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return (username, password, await SignInAsync(username, password));
+        return (username, password);
     }
 
     /// <summary>Waits until the condition holds, polling; fails with the message after the timeout. Never a fixed sleep.</summary>

@@ -96,6 +96,23 @@ namespace Mama.Data.Migrations.Postgres
                     b.ToTable("admin_accounts", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.Admins.SignInAttempts", b =>
+                {
+                    b.Property<string>("NameHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int>("Failures")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("LockedUntil")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("NameHash");
+
+                    b.ToTable("sign_in_attempts", (string)null);
+                });
+
             modelBuilder.Entity("Mama.ApiClients.ApiClient", b =>
                 {
                     b.Property<long>("Id")

@@ -90,6 +90,23 @@ namespace Mama.Data.Migrations.Sqlite
                     b.ToTable("admin_accounts", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.Admins.SignInAttempts", b =>
+                {
+                    b.Property<string>("NameHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Failures")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LockedUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("NameHash");
+
+                    b.ToTable("sign_in_attempts", (string)null);
+                });
+
             modelBuilder.Entity("Mama.ApiClients.ApiClient", b =>
                 {
                     b.Property<long>("Id")

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Mama.Tests.Infrastructure;
+
+/// <summary>The real mama process, started as an operator would (<c>dotnet Mama.dll</c>) on a free loopback port.</summary>
+public sealed class MamaProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private MamaProcess(Process process, Uri baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public Uri BaseUrl { get; }
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output => string.Join('\n', _output);
+
+    /// <summary>Starts mama in <paramref name="environmentName"/> with only the given settings (as environment variables).</summary>
+    public static async Task<MamaProcess> StartAsync(string dataFolder, IReadOnlyDictionary<string, string?> environment, string environmentName = "Production")
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Mama.dll")])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            WorkingDirectory = dataFolder,
+        };
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("Mama__") || k.StartsWith("LiteLlm__") || k.StartsWith("ASPNETCORE_") || k.StartsWith("DOTNET_ENVIRONMENT") || k.StartsWith("ConnectionStrings__") || k.StartsWith("Database__")).ToList())
+            start.Environment.Remove(name);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = environmentName;
+        start.Environment["Mama__DataPath"] = dataFolder;
+        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        var process = new MamaProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        await process.WaitUntilLiveAsync();
+        return process;
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseUrl };
+
+    private async Task WaitUntilLiveAsync()
+    {
+        using var client = CreateClient();
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            if (_process.HasExited) Assert.Fail($"mama exited with {_process.ExitCode}: {Output}");
+            try { return (await client.GetAsync("/health/live")).StatusCode == HttpStatusCode.OK; }
+            catch (HttpRequestException) { return false; }
+        }, "mama answers /health/live", TimeSpan.FromSeconds(60));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
