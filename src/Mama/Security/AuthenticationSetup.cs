@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using Mama.Admins;
 using Mama.ApiClients;
-using Microsoft.AspNetCore.Authentication;
 using Mama.Data;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;

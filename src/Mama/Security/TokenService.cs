@@ -1,7 +1,7 @@
-using Microsoft.IdentityModel.JsonWebTokens;
 using System.Security.Claims;
 using Mama.Admins;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Mama.Security;

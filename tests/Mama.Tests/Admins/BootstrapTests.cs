@@ -1,9 +1,9 @@
 using System.Net;
 using Mama.Admins;
+using Mama.Data;
 using Mama.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Mama.Data;
 
 namespace Mama.Tests.Admins;
 
