@@ -24,7 +24,8 @@ public sealed class AuditUnavailableException(string message = "The audit log ca
 }
 
 /// <summary>What the writer is doing, for the readiness check.</summary>
-public sealed record AuditWriterState(bool QueueFull, TimeSpan? BatchRunningFor, bool LastBatchFailed);
+/// <param name="QueueFull">The queue is full, or refused an event since the writer last finished a batch.</param>
+public sealed record AuditWriterState(bool QueueFull, int Queued, TimeSpan? BatchRunningFor, bool LastBatchFailed);
 
 /// <summary>
 /// The one way features write audit events. A change stages its event in its own SaveChanges
@@ -45,6 +46,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _batchStartedAt; // timestamp of the batch being written, 0 while idle
     private volatile bool _lastBatchFailed;
+    private volatile bool _refusedSinceLastBatch;
 
     public AuditLog(IDbContextFactory<MamaDbContext> dbFactory, TimeProvider clock, ILogger<AuditLog> logger, IOptions<AuditOptions> options)
     {
@@ -70,7 +72,11 @@ public sealed partial class AuditLog : IAsyncDisposable
     public async Task WriteAsync(AuditEntry entry, CancellationToken ct = default)
     {
         var pending = new PendingWrite(ToEvent(entry));
-        if (!_queue.Writer.TryWrite(pending)) throw AuditUnavailableException.QueueFull();
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            _refusedSinceLastBatch = true;
+            throw AuditUnavailableException.QueueFull();
+        }
         try
         {
             await pending.Done.Task.WaitAsync(_timeout, ct);
@@ -90,7 +96,8 @@ public sealed partial class AuditLog : IAsyncDisposable
     public AuditWriterState State()
     {
         var started = Interlocked.Read(ref _batchStartedAt);
-        return new AuditWriterState(_queue.Reader.Count >= _capacity, started == 0 ? null : _clock.GetElapsedTime(started), _lastBatchFailed);
+        var queued = _queue.Reader.Count;
+        return new AuditWriterState(_refusedSinceLastBatch || queued >= _capacity, queued, started == 0 ? null : _clock.GetElapsedTime(started), _lastBatchFailed);
     }
 
     public TimeSpan WriteTimeout => _timeout;
@@ -107,13 +114,18 @@ public sealed partial class AuditLog : IAsyncDisposable
                 batch.Clear();
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
                     if (item.IsQueued) batch.Add(item);
-                if (batch.Count == 0) continue;
+                if (batch.Count == 0)
+                {
+                    _refusedSinceLastBatch = false;
+                    continue;
+                }
                 Interlocked.Exchange(ref _batchStartedAt, _clock.GetTimestamp());
                 try
                 {
                     writer ??= AuditBatchWriter.Open(_dbFactory);
                     WriteClaimed(writer, batch);
                     _lastBatchFailed = false;
+                    _refusedSinceLastBatch = false;
                 }
                 catch (Exception e)
                 {

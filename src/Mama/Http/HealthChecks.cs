@@ -41,7 +41,7 @@ public static class HealthChecks
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
         {
             var state = audit.State();
-            if (state.QueueFull) return HealthCheckResult.Unhealthy("The audit queue is full.");
+            if (state.QueueFull) return HealthCheckResult.Unhealthy($"The audit queue is full ({state.Queued} events waiting).");
             if (state.BatchRunningFor > audit.WriteTimeout) return HealthCheckResult.Unhealthy("Writing audit events has been stuck for longer than the write timeout.");
             if (state.LastBatchFailed && !await AuditBatchWriter.CanWriteAsync(dbFactory, ct)) return HealthCheckResult.Unhealthy("Audit events cannot be written.");
             return HealthCheckResult.Healthy();
