@@ -71,9 +71,10 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
-        var result = users.Count > 0 || (denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
-            : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
+        // A batch answers 200 whatever each ID's fate; a single key answers the problem of its one ID.
         var status = single && users.Count == 0 ? SingleProblem(response, ids[0]).Status : 200;
+        var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
+            : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
             new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId))), ct);
         return response;
