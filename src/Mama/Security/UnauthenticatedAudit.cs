@@ -16,7 +16,7 @@ public sealed class UnauthenticatedAudit(AuditLog audit, TimeProvider clock)
 
     public async Task RecordAsync(HttpContext http, string scheme, bool credentialsGiven)
     {
-        var actor = Actor.From(http) with { Name = "anonymous" };
+        var actor = Actor.From(http);
         var now = clock.GetUtcNow();
         if (_byAddress.Count > MaxTracked) Prune(now);
         var window = _byAddress.GetOrAdd(actor.Ip ?? "unknown", _ => new Window());
