@@ -19,10 +19,12 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddMamaDatabase(builder.Configuration, dataPath);
 builder.Services.AddDataProtection().PersistKeysToDbContext<MamaDbContext>().SetApplicationName("mama");
 builder.Services.AddMamaAuthentication(builder.Configuration, builder.Environment, dataPath);
+builder.Services.AddSingleton<UnauthenticatedAudit>();
 builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditedAuthorizationResultHandler>();
 builder.Services.AddAntiforgery();
 
 builder.Services.AddLiteLlm(builder.Configuration);
+builder.Services.AddOptions<AuditOptions>().BindConfiguration("Mama:Audit").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSingleton<AuditQueries>();
 builder.Services.AddScoped<AdminService>();

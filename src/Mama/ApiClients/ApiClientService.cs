@@ -72,24 +72,46 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
         }
         catch (DbUpdateException)
         {
+            // Another create of the same name won the race. Any other failure (the audit insert among them) is a 503.
+            if (!await NameTakenAsync(request.Name!, ct)) throw;
+            await audit.WriteAsync(new AuditEntry(actor, "api_client.create", AuditResult.Failure, 409, Detail: new { name = request.Name }, Reason: "name taken"), ct);
             throw ProblemException.Conflict($"An API client named '{request.Name}' already exists.");
         }
         return new CreatedApiClientResponse(client.Name, client.Service, ScopeName(client.Scope), client.CreatedAt, token);
     }
 
+    /// <summary>
+    /// Revokes with a conditional update, so of concurrent revokes of one client exactly one succeeds (and is
+    /// audited as such); the others find no active client and answer 404.
+    /// </summary>
     public async Task RevokeAsync(string name, Actor actor, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var client = await db.ApiClients.SingleOrDefaultAsync(c => c.Name == name && c.RevokedAt == null, ct);
-        if (client is null)
+        var now = clock.GetUtcNow();
+        string? tokenHash = null;
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            var revoked = await db.ApiClients.Where(c => c.Name == name && c.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, now), ct);
+            if (revoked == 1)
+            {
+                tokenHash = await db.ApiClients.Where(c => c.Name == name).Select(c => c.TokenHash).SingleAsync(ct);
+                audit.Stage(db, new AuditEntry(actor, "api_client.revoke", AuditResult.Success, 204, Detail: new { name }));
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+            }
+        }
+        if (tokenHash is null)
         {
             await audit.WriteAsync(new AuditEntry(actor, "api_client.revoke", AuditResult.Failure, 404, Detail: new { name }, Reason: "no such active client"), ct);
             throw ProblemException.NotFound($"No active API client named '{name}'.");
         }
-        client.RevokedAt = clock.GetUtcNow();
-        audit.Stage(db, new AuditEntry(actor, "api_client.revoke", AuditResult.Success, 204, Detail: new { name }));
-        await db.SaveChangesAsync(ct);
-        _byHash.TryRemove(client.TokenHash, out _);
+        _byHash.TryRemove(tokenHash, out _);
+    }
+
+    private async Task<bool> NameTakenAsync(string name, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.ApiClients.AnyAsync(c => c.Name == name, ct);
     }
 
     /// <summary>The active client holding this token, or null. Cached for a few seconds: lookups are the hot path.</summary>

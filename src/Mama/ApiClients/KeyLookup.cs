@@ -12,7 +12,9 @@ namespace Mama.ApiClients;
 
 public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
 public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState);
-public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied);
+/// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
+public sealed record LookupFailure(string UserId, string Reason);
+public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied, IReadOnlyList<LookupFailure> Failed);
 
 public sealed class LookupOptions
 {
@@ -20,19 +22,29 @@ public sealed class LookupOptions
     public int CacheSize { get; set; } = 100_000;
 }
 
-/// <summary>Key lookups for other systems. Every lookup is audited, with what was returned, missing and denied, before the answer goes out.</summary>
+/// <summary>Key lookups for other systems. Every lookup is audited, with what was returned, missing, denied and failed, before the answer goes out.</summary>
 /// <param name="changes">
 /// Registered on SQLite only. There this process is the database's only writer (DESIGN §7), so rows can be cached
 /// until the next write; with PostgreSQL several instances share the database and every lookup reads it.
 /// </param>
-public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, UserTableChanges? changes = null)
+public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, ILogger<KeyLookup> logger, UserTableChanges? changes = null)
     : IDisposable
 {
     private const int MaxIdleReaders = 16;
     private readonly ConcurrentBag<RowReader> _idle = [];
     private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
-    public async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct)
+    public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct) =>
+        LookupAsync(caller, userIds, actor, single: false, ct);
+
+    /// <summary>One user, or the problem the client gets (403, 404, 409), audited with that status.</summary>
+    public async Task<LookedUpUser> GetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct)
+    {
+        var found = await LookupAsync(caller, [userId], actor, single: true, ct);
+        return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId);
+    }
+
+    private async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, bool single, CancellationToken ct)
     {
         IReadOnlyList<string> ids;
         try
@@ -49,18 +61,35 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         var users = new List<LookedUpUser>(byId.Count);
         var notFound = new List<string>();
         var denied = new List<string>();
+        var failed = new List<LookupFailure>();
         foreach (var id in ids)
         {
             if (!byId.TryGetValue(id, out var row)) notFound.Add(id);
             else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
-            else users.Add(new LookedUpUser(row.UserId, row.Organization, protector.Unprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId),
-                User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name()));
+            else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
+            else users.Add(new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name()));
         }
 
-        var result = users.Count == 0 && denied.Count > 0 ? AuditResult.Denied : AuditResult.Success;
-        await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, 200, ids,
-            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied)), ct);
-        return new LookupResponse(users, notFound, denied);
+        var response = new LookupResponse(users, notFound, denied, failed);
+        // A batch answers 200 whatever each ID's fate; a single key answers the problem of its one ID.
+        var status = single && users.Count == 0 ? SingleProblem(response, ids[0]).Status : 200;
+        var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
+            : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
+        await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
+            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId))), ct);
+        return response;
+    }
+
+    private static Http.ProblemException SingleProblem(LookupResponse found, string userId) =>
+        found.Denied.Count > 0 ? Http.ProblemException.Forbidden($"This API client may not read user '{userId}'.")
+        : found.Failed.Count > 0 ? KeyProtector.Unreadable(userId)
+        : Http.ProblemException.NotFound($"No user '{userId}'.");
+
+    private string? Decrypt(Row row)
+    {
+        var key = protector.TryUnprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId);
+        if (key is null) logger.LogWarning("The key of user {UserId} (encryption key id {KeyId}) cannot be decrypted", row.UserId, row.KeyEncryptionKeyId);
+        return key;
     }
 
     /// <summary>The rows of the users found, by user ID: from the cache where it holds them, else from the database.</summary>
@@ -114,7 +143,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         while (_idle.TryTake(out var reader)) reader.Dispose();
     }
 
-    private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied);
+    private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied, List<string> Failed);
 
     private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames);
 

@@ -13,7 +13,7 @@ public static class KeysApi
     public static void MapKeysApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/keys").WithTags("Key lookup").RequireAuthorization(ApiClientAuthentication.Policy);
-        api.MapPost("/lookup", LookupAsync).WithSummary("Keys and info of up to 1,000 users; each ID lands in users, not_found or denied");
+        api.MapPost("/lookup", LookupAsync).WithSummary("Keys and info of up to 1,000 users; each ID lands in users, not_found, denied or failed");
         api.MapGet("/{userId}", GetOneAsync).WithSummary("One user's key and info");
 
         // The earlier Python mama's endpoints, so that systems already integrated keep working.
@@ -26,7 +26,7 @@ public static class KeysApi
         TypedResults.Ok(await keys.LookupAsync(Caller(http), request.UserIds, Actor.From(http), ct));
 
     private static async Task<Ok<LookedUpUser>> GetOneAsync(string userId, HttpContext http, KeyLookup keys, CancellationToken ct) =>
-        TypedResults.Ok(Single(await keys.LookupAsync(Caller(http), [userId], Actor.From(http), ct), userId));
+        TypedResults.Ok(await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct));
 
     private static async Task<Ok<List<CompatKey>>> CompatLookupAsync(CompatLookupRequest request, HttpContext http, KeyLookup keys, CancellationToken ct)
     {
@@ -35,12 +35,7 @@ public static class KeysApi
     }
 
     private static async Task<Ok<CompatSingleKey>> CompatGetOneAsync(string userId, HttpContext http, KeyLookup keys, CancellationToken ct) =>
-        TypedResults.Ok(new CompatSingleKey(Single(await keys.LookupAsync(Caller(http), [userId], Actor.From(http), ct), userId).Key));
-
-    private static LookedUpUser Single(LookupResponse found, string userId) =>
-        found.Users.FirstOrDefault() ?? (found.Denied.Count > 0
-            ? throw ProblemException.Forbidden($"This API client may not read user '{userId}'.")
-            : throw ProblemException.NotFound($"No user '{userId}'."));
+        TypedResults.Ok(new CompatSingleKey((await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct)).Key));
 
     private static ApiCaller Caller(HttpContext http) => http.Features.Get<ApiCaller>() ?? throw ProblemException.Unauthorized("A valid API client token is required.");
 }

@@ -1,10 +1,10 @@
-using System.Data.Common;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Mama.Data;
 using Mama.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
 
@@ -17,30 +17,45 @@ public sealed record AuditEntry(
     object? Detail = null,
     string? Reason = null);
 
-public sealed class AuditUnavailableException(Exception? inner = null)
-    : Exception("The audit log cannot be written.", inner);
+public sealed class AuditUnavailableException(string message = "The audit log cannot be written.", Exception? inner = null)
+    : Exception(message, inner)
+{
+    public static AuditUnavailableException QueueFull() => new("The audit queue is full.");
+}
+
+/// <summary>What the writer is doing, for the readiness check.</summary>
+/// <param name="QueueFull">The queue is full, or refused an event since the writer last finished a batch.</param>
+public sealed record AuditWriterState(bool QueueFull, int Queued, TimeSpan? BatchRunningFor, bool LastBatchFailed);
 
 /// <summary>
 /// The one way features write audit events. A change stages its event in its own SaveChanges
 /// (<see cref="Stage"/>) so the two commit or fail together. A read or a refusal awaits
 /// <see cref="WriteAsync"/> before responding; concurrent writes share one transaction (group commit).
+/// An event whose waiter gave up (and so answered 503) is never committed afterwards.
 /// </summary>
 public sealed partial class AuditLog : IAsyncDisposable
 {
-    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
     private const int MaxBatch = 512;
 
     private readonly IDbContextFactory<MamaDbContext> _dbFactory;
     private readonly TimeProvider _clock;
     private readonly ILogger<AuditLog> _logger;
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
+    private readonly TimeSpan _timeout;
+    private readonly int _capacity;
+    private readonly Channel<PendingWrite> _queue;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _batchStartedAt; // timestamp of the batch being written, 0 while idle
+    private volatile bool _lastBatchFailed;
+    private volatile bool _refusedSinceLastBatch;
 
-    public AuditLog(IDbContextFactory<MamaDbContext> dbFactory, TimeProvider clock, ILogger<AuditLog> logger)
+    public AuditLog(IDbContextFactory<MamaDbContext> dbFactory, TimeProvider clock, ILogger<AuditLog> logger, IOptions<AuditOptions> options)
     {
         _dbFactory = dbFactory;
         _clock = clock;
         _logger = logger;
+        _timeout = options.Value.WriteTimeout;
+        _capacity = options.Value.QueueSize;
+        _queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(_capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         // A thread of its own: each batch waits for the disk (fsync), and on a small machine a blocked pool thread
         // is a large share of the threads that serve requests.
         new Thread(WriteLoop) { IsBackground = true, Name = "mama audit writer" }.Start();
@@ -49,46 +64,81 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Adds the event to <paramref name="db"/>; it is written by the caller's SaveChanges, with the change it describes.</summary>
     public void Stage(MamaDbContext db, AuditEntry entry) => db.AuditEvents.Add(ToEvent(entry));
 
-    /// <summary>Writes the event durably before returning; throws <see cref="AuditUnavailableException"/> if it cannot.</summary>
+    /// <summary>
+    /// Writes the event durably before returning; throws <see cref="AuditUnavailableException"/> if it cannot
+    /// within the write timeout, or at once if the queue is full. A waiter that gives up (timeout or
+    /// <paramref name="ct"/>) abandons its event unless the writer has already taken it for its commit.
+    /// </summary>
     public async Task WriteAsync(AuditEntry entry, CancellationToken ct = default)
     {
-        var pending = new PendingWrite(ToEvent(entry), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending)) throw new AuditUnavailableException();
+        var pending = new PendingWrite(ToEvent(entry));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            _refusedSinceLastBatch = true;
+            throw AuditUnavailableException.QueueFull();
+        }
         try
         {
-            // Not cancelled with the request: once queued, the event is written even if the client goes away.
-            await pending.Done.Task.WaitAsync(WriteTimeout, CancellationToken.None);
+            await pending.Done.Task.WaitAsync(_timeout, ct);
         }
-        catch (Exception e) when (e is not AuditUnavailableException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
-            throw new AuditUnavailableException(e);
+            if (pending.TryAbandon())
+            {
+                if (ct.IsCancellationRequested) throw new OperationCanceledException(ct);
+                throw new AuditUnavailableException("Writing the audit event timed out.", e);
+            }
+            // The writer took it for the commit in progress: the outcome of that commit is the answer.
+            await pending.Done.Task;
         }
     }
+
+    public AuditWriterState State()
+    {
+        var started = Interlocked.Read(ref _batchStartedAt);
+        var queued = _queue.Reader.Count;
+        return new AuditWriterState(_refusedSinceLastBatch || queued >= _capacity, queued, started == 0 ? null : _clock.GetElapsedTime(started), _lastBatchFailed);
+    }
+
+    public TimeSpan WriteTimeout => _timeout;
 
     /// <summary>Group commit: whatever queued while the previous batch was being written goes into the next transaction.</summary>
     private void WriteLoop()
     {
         var batch = new List<PendingWrite>(MaxBatch);
-        BatchWriter? writer = null;
+        AuditBatchWriter? writer = null;
         try
         {
             while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
                 batch.Clear();
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+                    if (item.IsQueued) batch.Add(item);
+                if (batch.Count == 0)
+                {
+                    _refusedSinceLastBatch = false;
+                    continue;
+                }
+                Interlocked.Exchange(ref _batchStartedAt, _clock.GetTimestamp());
                 try
                 {
-                    writer ??= BatchWriter.Open(_dbFactory);
-                    writer.Write(batch);
-                    foreach (var p in batch) p.Done.TrySetResult();
+                    writer ??= AuditBatchWriter.Open(_dbFactory);
+                    WriteClaimed(writer, batch);
+                    _lastBatchFailed = false;
+                    _refusedSinceLastBatch = false;
                 }
                 catch (Exception e)
                 {
                     // The next batch starts on a fresh connection.
                     writer?.Dispose();
                     writer = null;
+                    _lastBatchFailed = true;
                     _logger.LogError(e, "Writing {Count} audit events failed", batch.Count);
-                    foreach (var p in batch) p.Done.TrySetException(new AuditUnavailableException(e));
+                    foreach (var p in batch.Where(p => !p.IsAbandoned)) p.Done.TrySetException(new AuditUnavailableException(inner: e));
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref _batchStartedAt, 0);
                 }
             }
         }
@@ -100,105 +150,21 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes batches in one transaction each, with plain ADO.NET: this is the hot path of every audited read, and
-    /// EF's change tracking would cost more than the insert. It keeps its connection open and, on SQLite, its
-    /// statement prepared for the life of the writer. The connection is opened through EF so the provider's
-    /// durability settings (SQLite synchronous=FULL) apply. SQLite runs the statement once per event (no round
-    /// trips); PostgreSQL gets the batch in one round trip.
+    /// Inserts the batch, then claims each event for the commit. A waiter can only abandon an event it still holds,
+    /// so an event either commits and its waiter answers with it, or is abandoned and never commits. If some were
+    /// abandoned while the inserts waited, the transaction is rolled back and the claimed ones written again.
     /// </summary>
-    private sealed class BatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks) : IDisposable
+    private static void WriteClaimed(AuditBatchWriter writer, List<PendingWrite> batch)
     {
-        private const string InsertSql = """
-            INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId")
-            VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id)
-            """;
-
-        private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id"];
-
-        public static BatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory)
+        var claimed = new List<PendingWrite>(batch.Count);
+        writer.Write(batch.ConvertAll(p => p.Event), () =>
         {
-            var db = dbFactory.CreateDbContext();
-            try
-            {
-                var ticks = db.Database.IsSqlite(); // SQLite stores instants as UTC ticks (see SqliteMamaDbContext)
-                db.Database.OpenConnection();
-                var connection = db.Database.GetDbConnection();
-                DbCommand? prepared = null;
-                if (!connection.CanCreateBatch)
-                {
-                    prepared = connection.CreateCommand();
-                    prepared.CommandText = InsertSql;
-                    AddParameters(prepared.Parameters, prepared.CreateParameter);
-                    prepared.Prepare();
-                }
-                return new BatchWriter(db, connection, prepared, ticks);
-            }
-            catch
-            {
-                db.Dispose();
-                throw;
-            }
-        }
-
-        public void Write(List<PendingWrite> events)
-        {
-            using var tx = connection.BeginTransaction();
-            if (prepared is not null)
-            {
-                prepared.Transaction = tx;
-                foreach (var p in events)
-                {
-                    Bind(prepared.Parameters, p.Event, ticks);
-                    prepared.ExecuteNonQuery();
-                }
-            }
-            else
-            {
-                using var batch = connection.CreateBatch();
-                batch.Transaction = tx;
-                foreach (var p in events)
-                {
-                    var command = batch.CreateBatchCommand();
-                    command.CommandText = InsertSql;
-                    AddParameters(command.Parameters, command.CreateParameter);
-                    Bind(command.Parameters, p.Event, ticks);
-                    batch.BatchCommands.Add(command);
-                }
-                batch.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-
-        public void Dispose()
-        {
-            prepared?.Dispose();
-            db.Dispose();
-        }
-
-        private static void AddParameters(DbParameterCollection parameters, Func<DbParameter> create)
-        {
-            foreach (var name in ParameterNames)
-            {
-                var parameter = create();
-                parameter.ParameterName = name;
-                parameters.Add(parameter);
-            }
-        }
-
-        /// <summary>Sets the values in the order of <see cref="ParameterNames"/>.</summary>
-        private static void Bind(DbParameterCollection parameters, AuditEvent e, bool ticks)
-        {
-            parameters[0].Value = ticks ? e.At.UtcTicks : e.At;
-            parameters[1].Value = e.Actor;
-            parameters[2].Value = e.Action;
-            parameters[3].Value = e.UserIds;
-            parameters[4].Value = e.Detail;
-            parameters[5].Value = e.Result.ToString();
-            parameters[6].Value = e.StatusCode;
-            parameters[7].Value = (object?)e.Reason ?? DBNull.Value;
-            parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
-            parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
-        }
+            foreach (var p in batch)
+                if (p.TryClaim()) claimed.Add(p);
+            return claimed.Count == batch.Count;
+        });
+        if (claimed.Count > 0 && claimed.Count < batch.Count) writer.Write(claimed.ConvertAll(p => p.Event), () => true);
+        foreach (var p in claimed) p.Done.TrySetResult();
     }
 
     private AuditEvent ToEvent(AuditEntry entry) => new()
@@ -229,5 +195,16 @@ public sealed partial class AuditLog : IAsyncDisposable
         await _stopped.Task;
     }
 
-    private sealed record PendingWrite(AuditEvent Event, TaskCompletionSource Done);
+    private sealed class PendingWrite(AuditEvent e)
+    {
+        private const int Queued = 0, Writing = 1, Abandoned = 2;
+        private int _state;
+
+        public AuditEvent Event { get; } = e;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool IsQueued => Volatile.Read(ref _state) == Queued;
+        public bool IsAbandoned => Volatile.Read(ref _state) == Abandoned;
+        public bool TryClaim() => Interlocked.CompareExchange(ref _state, Writing, Queued) == Queued;
+        public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
+    }
 }

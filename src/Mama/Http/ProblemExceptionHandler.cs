@@ -33,9 +33,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                         : DescribeBadRequest(bad),
                 };
                 break;
-            case AuditUnavailableException:
+            case AuditUnavailableException audit:
                 logger.LogError(exception, "Audit log unavailable; refusing the request");
-                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = "The audit log cannot be written right now, so the request was refused. Try again shortly." };
+                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = audit.Message + " The request was refused so that nothing goes unaudited; try again shortly." };
+                http.Response.Headers.RetryAfter = "1";
                 break;
             case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException:
                 logger.LogError(exception, "Database failure");

@@ -63,10 +63,7 @@ public static class AuthenticationSetup
                 o.DefaultChallengeScheme = Scheme;
                 o.DefaultForbidScheme = Scheme;
             })
-            .AddPolicyScheme(Scheme, "API client token for key lookups, bearer for the admin API, cookie for the UI", o => o.ForwardDefaultSelector = http =>
-                http.Request.Path.StartsWithSegments("/api/v1/keys") || http.Request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
-                : http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme
-                : IdentityConstants.ApplicationScheme)
+            .AddPolicyScheme(Scheme, "API client token for key lookups, bearer for the admin API, cookie for the UI", o => o.ForwardDefaultSelector = http => SchemeFor(http.Request))
             .AddScheme<AuthenticationSchemeOptions, ApiClientAuthentication>(ApiClientAuthentication.SchemeName, null)
             .AddJwtBearer(o =>
             {
@@ -87,6 +84,11 @@ public static class AuthenticationSetup
         services.AddAuthorizationBuilder().AddMamaPolicies();
         return services;
     }
+
+    public static string SchemeFor(HttpRequest request) =>
+        request.Path.StartsWithSegments("/api/v1/keys") || request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
+        : request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme
+        : IdentityConstants.ApplicationScheme;
 
     /// <summary>A token is valid only while its account exists with the same security stamp and role.</summary>
     private static async Task RejectRevokedTokenAsync(TokenValidatedContext context)

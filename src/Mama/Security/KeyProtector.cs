@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Mama.Http;
 using Microsoft.Extensions.Options;
 
 namespace Mama.Security;
@@ -54,6 +55,29 @@ public sealed class KeyProtector
         aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize, length), sealedBytes.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(userId));
         return Encoding.UTF8.GetString(plaintext);
     }
+
+    /// <summary>The key, or null if it does not decrypt: damaged, or sealed with a key that is not configured.</summary>
+    public string? TryUnprotect(byte[] sealedBytes, string keyId, string userId)
+    {
+        try
+        {
+            return Unprotect(sealedBytes, keyId, userId);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>409, not a 5xx: the user exists but its stored key does not decrypt, and retrying will not help until an admin acts.</summary>
+    public static ProblemException Unreadable(string userId) => new(409, "Key unreadable",
+        $"The stored key of user '{userId}' cannot be decrypted (damaged, or sealed with an encryption key that is no longer configured). " +
+        "An admin must configure the previous encryption key or re-create the user.")
+    {
+        Extensions = { ["reason"] = KeyUnreadable },
+    };
+
+    public const string KeyUnreadable = "key_unreadable";
 
     /// <summary>A new LiteLLM key: "sk-" and 43 URL-safe characters (256 random bits).</summary>
     public static string NewLiteLlmKey() =>

@@ -94,7 +94,11 @@ public sealed partial class UserService(
             await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
             throw ProblemException.NotFound($"No user '{userId}'.");
         }
-        var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
+        if (protector.TryUnprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId) is not { } key)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 409, [userId], Reason: KeyProtector.KeyUnreadable), ct);
+            throw KeyProtector.Unreadable(userId);
+        }
         await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Success, 200, [userId]), ct);
         return ToResponse(user) with { Key = key };
     }

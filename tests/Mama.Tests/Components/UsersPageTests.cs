@@ -206,6 +206,27 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         Assert.DoesNotContain("sk-", csv);
     }
 
+    [Fact]
+    public async Task RevealingAKeyThatDoesNotDecryptShowsItAsUnreadableAndKeepsThePageAlive()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, organization: tag))[0];
+        await using (var db = app.NewDbContext())
+        {
+            var user = await db.KeyUsers.SingleAsync(u => u.UserId == id);
+            user.KeyCiphertext = [.. user.KeyCiphertext[..^1], (byte)(user.KeyCiphertext[^1] ^ 0x5a)];
+            await db.SaveChangesAsync();
+        }
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+
+        page.WaitForAssertion(() => Assert.Equal("unreadable", page.Find("[data-testid=key]").TextContent.Trim()), Wait);
+        ui.Providers.WaitForAssertion(() => Assert.Contains("cannot be decrypted", ui.Providers.Markup), Wait);
+    }
+
     [Theory]
     [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
     [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]

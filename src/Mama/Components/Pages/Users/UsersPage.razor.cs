@@ -1,5 +1,7 @@
 using Mama.Components.Shared;
+using Mama.Http;
 using Mama.LiteLlm;
+using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.Localization;
@@ -31,6 +33,7 @@ public sealed partial class UsersPage
     private readonly Dictionary<string, UserResponse> selected = new(StringComparer.Ordinal);
     private bool allMatching;
     private readonly Dictionary<string, string> revealed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> unreadable = new(StringComparer.Ordinal);
 
     private int SelectedCount => allMatching ? total : selected.Count;
     private bool PageFullySelected => pageItems.Count > 0 && (allMatching || pageItems.All(u => selected.ContainsKey(u.UserId)));
@@ -205,7 +208,18 @@ public sealed partial class UsersPage
     private async Task<string?> KeyAsync(UserResponse user)
     {
         string? key = null;
-        await Ui.RunAsync(async actor => key = (await Users.GetWithKeyAsync(user.UserId, actor, CancellationToken.None)).Key);
+        await Ui.RunAsync(async actor =>
+        {
+            try
+            {
+                key = (await Users.GetWithKeyAsync(user.UserId, actor, CancellationToken.None)).Key;
+            }
+            catch (ProblemException p) when (p.Extensions.TryGetValue("reason", out var reason) && reason is KeyProtector.KeyUnreadable)
+            {
+                unreadable.Add(user.UserId);
+                throw;
+            }
+        });
         return key;
     }
 

@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Mama.Audit;
+
+/// <summary>Settings of the audit writer (section <c>Mama:Audit</c>).</summary>
+public sealed class AuditOptions
+{
+    /// <summary>How long a read or refusal waits for its event to be written before it answers 503 (env <c>Mama__Audit__WriteTimeout</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Events waiting to be written at most; past that a request answers 503 at once (env <c>Mama__Audit__QueueSize</c>).</summary>
+    [Range(1, 1_000_000)]
+    public int QueueSize { get; set; } = 10_000;
+}
