@@ -65,7 +65,7 @@ public static class AuthenticationSetup
             })
             .AddPolicyScheme(Scheme, "API client token for key lookups, bearer for the admin API, cookie for the UI", o => o.ForwardDefaultSelector = http =>
                 http.Request.Path.StartsWithSegments("/api/v1/keys") || http.Request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
-                : http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme
+                : http.Request.Path.StartsWithSegments("/api") || Http.ApiDocs.IsDocsPath(http.Request.Path) && HasBearerToken(http) ? JwtBearerDefaults.AuthenticationScheme
                 : IdentityConstants.ApplicationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiClientAuthentication>(ApiClientAuthentication.SchemeName, null)
             .AddJwtBearer(o =>
@@ -87,6 +87,9 @@ public static class AuthenticationSetup
         services.AddAuthorizationBuilder().AddMamaPolicies();
         return services;
     }
+
+    private static bool HasBearerToken(HttpContext http) =>
+        http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A token is valid only while its account exists with the same security stamp and role.</summary>
     private static async Task RejectRevokedTokenAsync(TokenValidatedContext context)
