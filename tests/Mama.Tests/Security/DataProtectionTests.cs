@@ -3,7 +3,14 @@ using System.Security.Cryptography;
 using System.Xml.Linq;
 using Mama.Security;
 using Mama.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Mama.Tests.Security;
 
@@ -111,6 +118,58 @@ public abstract class DataProtectionTests(MamaApp app)
         using var withSeparateKey = browser.MoveTo(separateKey);
         Assert.True(await withSeparateKey.IsSignedInAsync(), "Keys sealed with the derived key stay readable after a separate key is set.");
     }
+
+    [Fact]
+    public async Task AKeyPlantedInTheTableCannotForgeASessionUnlessSealedWithMamasOwnKey()
+    {
+        var (username, password, _) = await app.NewAdminAsync();
+        using var browser = Browser.On(app.Host);
+        await browser.SignInAsync(username, password);
+        var cookie = app.Host.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(IdentityConstants.ApplicationScheme);
+        var ticket = cookie.TicketDataFormat.Unprotect(browser.Cookies["mama.auth"])!; // what a valid session holds
+
+        // Someone who can write to the database plants a key of their own and seals that session with it.
+        var (plantedCookie, plantedKey) = Forge(ticket);
+        // The same, but with the key sealed under mama's key: only someone holding Mama:EncryptionKey can do this.
+        var (sealedCookie, sealedKey) = Forge(ticket);
+        var info = new KeyRingEncryptor(app.Service<KeyRingKeys>()).Encrypt(MasterKeyOf(sealedKey));
+        MasterKeyOf(sealedKey).ReplaceWith(new XElement(DataProtectionNamespace + "encryptedSecret",
+            new XAttribute("decryptorType", info.DecryptorType.AssemblyQualifiedName!), info.EncryptedElement));
+        await using (var db = app.NewDbContext())
+        {
+            db.DataProtectionKeys.AddRange(new DataProtectionKey { FriendlyName = "planted", Xml = plantedKey.ToString() },
+                new DataProtectionKey { FriendlyName = "sealed", Xml = sealedKey.ToString() });
+            await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var host = app.StartHost();
+        using var withPlanted = Browser.On(host);
+        withPlanted.Cookies["mama.auth"] = plantedCookie;
+        Assert.False(await withPlanted.IsSignedInAsync(), "A key stored in plaintext is never used.");
+        using var withSealed = Browser.On(host);
+        withSealed.Cookies["mama.auth"] = sealedCookie;
+        Assert.True(await withSealed.IsSignedInAsync(), "The forgery itself is sound: with mama's key it would work.");
+    }
+
+    private static readonly XNamespace DataProtectionNamespace = "http://schemas.asp.net/2015/03/dataProtection";
+
+    private static (string Cookie, XElement Key) Forge(AuthenticationTicket ticket)
+    {
+        var folder = Directory.CreateTempSubdirectory("mama-forger-");
+        try
+        {
+            var provider = DataProtectionProvider.Create(folder, b => b.SetApplicationName("mama"));
+            var protector = provider.CreateProtector("Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationMiddleware", IdentityConstants.ApplicationScheme, "v2");
+            var cookie = new TicketDataFormat(protector).Protect(ticket);
+            return (cookie, XElement.Load(folder.GetFiles("key-*.xml").Single().FullName));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static XElement MasterKeyOf(XElement key) => key.Descendants().Single(e => e.Attribute(DataProtectionNamespace + "requiresEncryption") is not null);
 
     private static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 }
