@@ -142,13 +142,22 @@ public abstract class DataProtectionTests(MamaApp app)
             await db.SaveChangesAsync(TestContext.Current.CancellationToken);
         }
 
-        await using var host = app.StartHost();
-        using var withPlanted = Browser.On(host);
-        withPlanted.Cookies["mama.auth"] = plantedCookie;
-        Assert.False(await withPlanted.IsSignedInAsync(), "A key stored in plaintext is never used.");
-        using var withSealed = Browser.On(host);
-        withSealed.Cookies["mama.auth"] = sealedCookie;
-        Assert.True(await withSealed.IsSignedInAsync(), "The forgery itself is sound: with mama's key it would work.");
+        try
+        {
+            await using var host = app.StartHost();
+            using var withPlanted = Browser.On(host);
+            withPlanted.Cookies["mama.auth"] = plantedCookie;
+            Assert.False(await withPlanted.IsSignedInAsync(), "A key stored in plaintext is never used.");
+            using var withSealed = Browser.On(host);
+            withSealed.Cookies["mama.auth"] = sealedCookie;
+            Assert.True(await withSealed.IsSignedInAsync(), "The forgery itself is sound: with mama's key it would work.");
+        }
+        finally
+        {
+            // The other tests of this class read the table: leave it as mama keeps it.
+            await using var db = app.NewDbContext();
+            await db.DataProtectionKeys.Where(k => k.FriendlyName == "planted" || k.FriendlyName == "sealed").ExecuteDeleteAsync();
+        }
     }
 
     private static readonly XNamespace DataProtectionNamespace = "http://schemas.asp.net/2015/03/dataProtection";
