@@ -8,8 +8,6 @@ using Mama.LiteLlm;
 using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
-using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 var dataPath = Path.GetFullPath(builder.Configuration["Mama:DataPath"] ?? "data");
@@ -17,11 +15,12 @@ var dataPath = Path.GetFullPath(builder.Configuration["Mama:DataPath"] ?? "data"
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddMamaDatabase(builder.Configuration, dataPath);
-builder.Services.AddDataProtection().PersistKeysToDbContext<MamaDbContext>().SetApplicationName("mama");
+builder.Services.AddMamaDataProtection(builder.Environment, dataPath);
 builder.Services.AddMamaAuthentication(builder.Configuration, builder.Environment, dataPath);
 builder.Services.AddSingleton<UnauthenticatedAudit>();
 builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditedAuthorizationResultHandler>();
 builder.Services.AddAntiforgery();
+builder.Services.AddMamaForwardedHeaders(builder.Configuration);
 
 builder.Services.AddLiteLlm(builder.Configuration);
 builder.Services.AddOptions<AuditOptions>().BindConfiguration("Mama:Audit").ValidateDataAnnotations().ValidateOnStart();
@@ -42,7 +41,7 @@ builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOp
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-builder.Services.AddOpenApi();
+builder.Services.AddMamaApiDocs();
 builder.Services.AddMamaHealthChecks();
 
 var app = builder.Build();
@@ -65,6 +64,8 @@ if (args.Contains("migrate"))
     return 0;
 }
 
+app.UseMamaForwardedHeaders();
+app.UseMamaSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();
@@ -74,8 +75,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
 
-app.MapOpenApi().AllowAnonymous();
-app.MapScalarApiReference("/docs").AllowAnonymous();
+app.MapMamaApiDocs();
 app.MapMamaHealthChecks();
 app.MapAuthApi();
 app.MapAdminsApi();

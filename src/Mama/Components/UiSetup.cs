@@ -1,4 +1,5 @@
 using Mama.Admins;
+using Mama.Http;
 using Mama.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -39,8 +40,11 @@ public static class UiSetup
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-        app.MapPost("/logout", async (SignInManager<AdminAccount> signIn) =>
+        app.MapPost("/logout", async (HttpContext http, IAntiforgery antiforgery, SignInManager<AdminAccount> signIn) =>
         {
+            // Another site's form must not be able to sign an admin out: the token comes from mama's own page.
+            if (!await antiforgery.IsRequestValidAsync(http))
+                throw ProblemException.BadRequest("The sign-out form is missing its antiforgery token; reload the page and sign out again.");
             await signIn.SignOutAsync();
             return Results.Redirect("/login");
         }).RequireAuthorization(Policies.Account);

@@ -18,17 +18,21 @@ public static class DatabaseSetup
     {
         var options = configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
         var connectionString = configuration.GetConnectionString("Mama");
+        if (options.Problem(connectionString) is { } problem)
+        {
+            // Reported by the start-up validation as one line naming the setting; nothing reaches the database.
+            services.AddOptions<DatabaseOptions>().Validate(_ => false, problem).ValidateOnStart();
+            services.AddSingleton<IDbContextFactory<MamaDbContext>>(_ => throw new InvalidOperationException(problem));
+            services.AddScoped<MamaDbContext>(_ => throw new InvalidOperationException(problem));
+            return services;
+        }
         if (options.IsPostgres)
         {
-            if (string.IsNullOrWhiteSpace(connectionString))
-                throw new InvalidOperationException("Database:Provider is postgres but ConnectionStrings:Mama (env ConnectionStrings__Mama) is not set.");
             // One query per page: a user's models and services are a handful of rows, so the join stays small.
             services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x.UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)));
             return services.AddContextAdapters<PostgresMamaDbContext>();
         }
 
-        if (!options.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Database:Provider must be 'sqlite' or 'postgres', not '{options.Provider}'.");
         connectionString = string.IsNullOrWhiteSpace(connectionString)
             ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataPath, "mama.db"), Pooling = true }.ToString()
             : connectionString;

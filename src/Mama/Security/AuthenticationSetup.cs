@@ -87,8 +87,11 @@ public static class AuthenticationSetup
 
     public static string SchemeFor(HttpRequest request) =>
         request.Path.StartsWithSegments("/api/v1/keys") || request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
-        : request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme
+        : request.Path.StartsWithSegments("/api") || Http.ApiDocs.IsDocsPath(request.Path) && HasBearerToken(request) ? JwtBearerDefaults.AuthenticationScheme
         : IdentityConstants.ApplicationScheme;
+
+    private static bool HasBearerToken(HttpRequest request) =>
+        request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A token is valid only while its account exists with the same security stamp and role.</summary>
     private static async Task RejectRevokedTokenAsync(TokenValidatedContext context)

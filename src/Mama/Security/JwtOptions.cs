@@ -6,6 +6,8 @@ public sealed class JwtOptions
 {
     public const string Issuer = "mama";
     public const string Audience = "mama-api";
+    public const string Setting = "Mama:Jwt:SigningKey";
+    public const int MinBytes = 32;
     public const string Missing = "Mama:Jwt:SigningKey (env Mama__Jwt__SigningKey) is required outside Development: base64 of at least 32 random bytes.";
 
     /// <summary>Base64 of at least 32 random bytes (env <c>Mama__Jwt__SigningKey</c>).</summary>
@@ -18,19 +20,11 @@ public sealed class JwtOptions
     /// </summary>
     public static byte[] ResolveSigningKey(string? configured, IHostEnvironment env, string dataPath)
     {
-        if (!string.IsNullOrWhiteSpace(configured)) return Decode(configured, "Mama:Jwt:SigningKey");
+        if (!string.IsNullOrWhiteSpace(configured)) return SecretSetting.Decode(configured, Setting, MinBytes);
         if (!env.IsDevelopment()) throw new InvalidOperationException(Missing);
         return SecretFile.ReadOrCreate(Path.Combine(dataPath, "jwt-signing.key"), 64);
     }
 
-    internal static byte[] Decode(string base64, string setting)
-    {
-        byte[] bytes;
-        try { bytes = Convert.FromBase64String(base64.Trim()); }
-        catch (FormatException) { throw new InvalidOperationException($"{setting} must be base64."); }
-        if (bytes.Length < 32) throw new InvalidOperationException($"{setting} must decode to at least 32 bytes.");
-        return bytes;
-    }
 }
 
 /// <summary>A random secret kept in a file readable only by its owner, created on first use.</summary>

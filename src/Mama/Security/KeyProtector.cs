@@ -11,6 +11,11 @@ public sealed class EncryptionOptions
     public string? EncryptionKey { get; set; }
     /// <summary>Earlier encryption keys, still accepted for reading after a rotation (env <c>Mama__PreviousEncryptionKeys__0</c>, …).</summary>
     public List<string> PreviousEncryptionKeys { get; set; } = [];
+    /// <summary>
+    /// Base64 of 32 random bytes that encrypts the Data Protection key ring (env <c>Mama__DataProtectionKey</c>);
+    /// when unset, a key derived from <see cref="EncryptionKey"/> does.
+    /// </summary>
+    public string? DataProtectionKey { get; set; }
 }
 
 /// <summary>
@@ -90,35 +95,51 @@ public sealed class KeyProtector
         return Convert.ToHexStringLower(hash[..8]);
     }
 
-    public static KeyProtector Create(EncryptionOptions options, IHostEnvironment env, string dataPath)
-    {
-        var current = !string.IsNullOrWhiteSpace(options.EncryptionKey)
-            ? Decode(options.EncryptionKey, "Mama:EncryptionKey")
+    public static KeyProtector Create(EncryptionOptions options, IHostEnvironment env, string dataPath) =>
+        new(CurrentKey(options, env, dataPath), PreviousKeys(options));
+
+    /// <summary>The configured encryption key; in Development, one generated once into the data folder.</summary>
+    public static byte[] CurrentKey(EncryptionOptions options, IHostEnvironment env, string dataPath) =>
+        !string.IsNullOrWhiteSpace(options.EncryptionKey)
+            ? Decode(options.EncryptionKey, EncryptionOptionsValidator.Setting)
             : env.IsDevelopment()
                 ? SecretFile.ReadOrCreate(Path.Combine(dataPath, "encryption.key"), 32)
                 : throw new InvalidOperationException(EncryptionOptionsValidator.Missing);
-        return new KeyProtector(current, options.PreviousEncryptionKeys.Select((k, i) => Decode(k, $"Mama:PreviousEncryptionKeys:{i}")));
-    }
 
-    private static byte[] Decode(string base64, string setting)
-    {
-        var bytes = JwtOptions.Decode(base64, setting);
-        return bytes.Length == 32 ? bytes : throw new InvalidOperationException($"{setting} must decode to exactly 32 bytes.");
-    }
+    public static IEnumerable<byte[]> PreviousKeys(EncryptionOptions options) =>
+        options.PreviousEncryptionKeys.Select((k, i) => Decode(k, EncryptionOptionsValidator.PreviousSetting(i)));
 
+    internal static byte[] Decode(string base64, string setting) => SecretSetting.Decode(base64, setting, 32, exact: true);
 }
 
 /// <summary>Outside Development the secrets must be configured: checked at start, with a message naming the setting.</summary>
 public sealed class EncryptionOptionsValidator(IHostEnvironment env) : IValidateOptions<EncryptionOptions>
 {
+    public const string Setting = "Mama:EncryptionKey";
+    public const string DataProtectionSetting = "Mama:DataProtectionKey";
     public const string Missing = "Mama:EncryptionKey (env Mama__EncryptionKey) is required outside Development: base64 of 32 random bytes.";
 
-    public ValidateOptionsResult Validate(string? name, EncryptionOptions options) =>
-        string.IsNullOrWhiteSpace(options.EncryptionKey) && !env.IsDevelopment() ? ValidateOptionsResult.Fail(Missing) : ValidateOptionsResult.Success;
+    public static string PreviousSetting(int index) => $"Mama:PreviousEncryptionKeys:{index}";
+
+    public ValidateOptionsResult Validate(string? name, EncryptionOptions options)
+    {
+        List<string?> problems = string.IsNullOrWhiteSpace(options.EncryptionKey)
+            ? [env.IsDevelopment() ? null : Missing]
+            : [SecretSetting.Problem(options.EncryptionKey, Setting, 32, exact: true)];
+        problems.AddRange(options.PreviousEncryptionKeys.Select((k, i) => SecretSetting.Problem(k, PreviousSetting(i), 32, exact: true)));
+        if (!string.IsNullOrWhiteSpace(options.DataProtectionKey))
+            problems.Add(SecretSetting.Problem(options.DataProtectionKey, DataProtectionSetting, 32, exact: true));
+        var failures = problems.OfType<string>().ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 public sealed class JwtOptionsValidator(IHostEnvironment env) : IValidateOptions<JwtOptions>
 {
     public ValidateOptionsResult Validate(string? name, JwtOptions options) =>
-        string.IsNullOrWhiteSpace(options.SigningKey) && !env.IsDevelopment() ? ValidateOptionsResult.Fail(JwtOptions.Missing) : ValidateOptionsResult.Success;
+        string.IsNullOrWhiteSpace(options.SigningKey)
+            ? env.IsDevelopment() ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(JwtOptions.Missing)
+            : SecretSetting.Problem(options.SigningKey, JwtOptions.Setting, JwtOptions.MinBytes) is { } problem
+                ? ValidateOptionsResult.Fail(problem)
+                : ValidateOptionsResult.Success;
 }
