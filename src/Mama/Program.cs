@@ -64,6 +64,7 @@ if (args.Contains("migrate"))
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();
+app.UseInputGuard();
 app.UseMamaLocalization();
 app.UseAuthentication();
 app.UseAuthorization();

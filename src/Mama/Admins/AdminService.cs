@@ -209,7 +209,7 @@ public sealed partial class AdminService(
         if (missing.Count > 0) throw ProblemException.Validation(missing);
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9._@\-]{1,64}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9._@\-]{1,64}\z")]
     private static partial Regex UsernamePattern();
 
     private static class DummyHash

@@ -11,6 +11,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         ProblemDetails problem;
+        if (exception is BadHttpRequestException { InnerException: InputGuard.NulInJsonException nul })
+            exception = ProblemException.Validation(InputGuard.FieldOf(nul), nul.Message);
         switch (exception)
         {
             case ProblemException p:
@@ -32,6 +34,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                         ? "The request body is larger than the 1 MiB limit."
                         : DescribeBadRequest(bad),
                 };
+                break;
+            case InvalidDataException:
+                // The form reader's refusal of a malformed form, or of a NUL in it (it never reaches a handler).
+                problem = new ProblemDetails { Status = 400, Title = "Bad request", Detail = "The form data is malformed or holds a character that is not allowed (such as NUL)." };
                 break;
             case AuditUnavailableException:
                 logger.LogError(exception, "Audit log unavailable; refusing the request");
