@@ -36,7 +36,7 @@ builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemExceptionHandler.DescribeStatus);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 builder.Services.AddOpenApi();
 builder.Services.AddMamaHealthChecks();

@@ -60,6 +60,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 
+    /// <summary>Words for the bare status codes that routing answers by itself (no endpoint, wrong method, wrong media type).</summary>
+    public static void DescribeStatus(ProblemDetailsContext context) =>
+        context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+        {
+            StatusCodes.Status404NotFound => "Nothing is found at this address.",
+            StatusCodes.Status405MethodNotAllowed => "This address does not take the " + context.HttpContext.Request.Method + " method.",
+            StatusCodes.Status415UnsupportedMediaType => "Send the request body as application/json.",
+            _ => null,
+        };
+
     private static string DescribeBadRequest(BadHttpRequestException bad) =>
         bad.InnerException is System.Text.Json.JsonException json
             ? $"The request body is not valid JSON for this endpoint ({Sanitize(json.Message)})."

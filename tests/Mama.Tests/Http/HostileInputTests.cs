@@ -96,6 +96,26 @@ public abstract class HostileInputTests(MamaApp app)
             await (await client.SendRawAsync("POST", path, """{"user_ids":["someone\u0000"]}""")).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await client.GetAsync("/api/v1/keys/someone?x=%00")).AssertProblemAsync(HttpStatusCode.BadRequest);
     }
+
+    [Theory]
+    [InlineData("/api/v1/keys/lookup", "text/plain", """{"user_ids":["someone"]}""")]
+    [InlineData("/api/v1/keys/lookup", "application/x-www-form-urlencoded", "user_ids=someone")]
+    [InlineData("/api/v1/keys/lookup", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"user_ids\"\r\n\r\nsomeone\r\n--x--\r\n")]
+    [InlineData("/key/info", "text/plain", """{"user_ids":["someone"]}""")]
+    [InlineData("/key/info", "application/x-www-form-urlencoded", "user_ids=someone")]
+    public async Task ALookupThatIsNotJsonIs415AndNoAccessDenial(string path, string contentType, string body)
+    {
+        using var client = await app.NewApiClientAsync();
+        var before = await app.CountsAsync();
+        var content = new StringContent(body);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await client.PostAsync(path, content);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+        Assert.Equal(before, await app.CountsAsync());
+    }
 }
 
 public sealed class HostileInputTestsOnSqlite(SqliteApp app) : HostileInputTests(app), IClassFixture<SqliteApp>;
