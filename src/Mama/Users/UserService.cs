@@ -156,8 +156,13 @@ public sealed partial class UserService(
                 KeyEncryptionKeyId = protector.CurrentKeyId,
                 KeyHash = LiteLlmClient.HashKey(key),
                 KeyLastFour = key[^4..],
-                CreatedAt = now, CreatedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
-                SyncState = SyncState.Pending, NextSyncAt = ReconcilerTakesOverAt(now), Version = 1,
+                CreatedAt = now,
+                CreatedBy = actor.Name,
+                UpdatedAt = now,
+                UpdatedBy = actor.Name,
+                SyncState = SyncState.Pending,
+                NextSyncAt = ReconcilerTakesOverAt(now),
+                Version = 1,
             };
             user.SetModels(Distinct(row.AllowedModels));
             user.SetServices(Distinct(row.AllowedServices));
