@@ -93,6 +93,18 @@ public abstract class BadInputTests(MamaApp app)
         Assert.Equal(before, (await app.UserStateAsync(id), await app.CountsAsync()));
     }
 
+    [Theory]
+    [InlineData("""{"users":[{"user_id":"{new}","extra_info":"half \ud800 a pair"}]}""")]
+    [InlineData("""{"users":[{"user_id":"{new}","organization":"\udc00"}]}""")]
+    [InlineData("""{"users":[{"user_id":"{new}","allowed_services":["x\ud800"]}]}""")]
+    public async Task HalfASurrogatePairIs400AndCreatesNothing(string body)
+    {
+        using var super = await app.SuperAdminAsync();
+        var before = await app.CountsAsync();
+        await (await super.SendRawAsync("POST", "/api/v1/users", body.Replace("{new}", UserTestData.NewId()))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await app.CountsAsync());
+    }
+
     [Fact]
     public async Task ALookupWithANullIdIs400NamingIt()
     {
