@@ -15,8 +15,8 @@ public static class InputGuard
         {
             foreach (var (name, values) in http.Request.Query)
             {
-                var field = TextRules.HasNul(name) ? "query" : name;
-                if (field == "query" || values.Any(TextRules.HasNul)) throw ProblemException.Validation(field, TextRules.NulMessage);
+                if (TextRules.HasNul(name)) throw ProblemException.Validation("query", "Parameter names must not contain the NUL character (\\u0000).");
+                if (values.Any(TextRules.HasNul)) throw ProblemException.Validation(name, TextRules.NulMessage);
             }
             return next(http);
         });

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Mama.Http;
 
-/// <summary>What text mama accepts at all, shared by every entry point (JSON bodies, query strings, routes, forms, the UI).</summary>
+/// <summary>What text mama accepts, one set of rules for the door check (<see cref="InputGuard"/>), names, IDs and return addresses.</summary>
 public static class TextRules
 {
     /// <summary>

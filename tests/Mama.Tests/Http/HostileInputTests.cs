@@ -54,6 +54,7 @@ public abstract class HostileInputTests(MamaApp app)
         { "GET", "/api/v1/users?model=gpt%00", null, "model" },
         { "GET", "/api/v1/users?service=billing%00", null, "service" },
         { "GET", "/api/v1/users?sort=user_id&s%00rt=x", null, "query" },
+        { "GET", "/api/v1/users?query=fine&search=a%00", null, "search" },
         { "GET", "/api/v1/audit?actor=admin%00", null, "actor" },
         { "GET", "/api/v1/audit?user_id=u%00", null, "user_id" },
         { "GET", "/api/v1/audit?action=user.create%00", null, "action" },
