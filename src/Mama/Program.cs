@@ -39,7 +39,7 @@ builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemExceptionHandler.DescribeStatus);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 builder.Services.AddMamaApiDocs();
 builder.Services.AddMamaHealthChecks();
@@ -69,6 +69,7 @@ app.UseMamaSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();
+app.UseInputGuard();
 app.UseMamaLocalization();
 app.UseRateLimiter();
 app.UseAuthentication();

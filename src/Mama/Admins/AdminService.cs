@@ -88,7 +88,7 @@ public sealed partial class AdminService(
     public async Task<AdminResponse> CreateAsync(CreateAdminRequest request, Actor actor, CancellationToken ct = default)
     {
         RequireFields(("username", request.Username), ("password", request.Password));
-        var username = request.Username!.Trim();
+        var username = request.Username!;
         var role = ParseRole(request.Role);
         if (!UsernamePattern().IsMatch(username))
             throw ProblemException.Validation("username", "Use 1–64 letters, digits, '.', '_', '@' or '-'.");
@@ -233,7 +233,7 @@ public sealed partial class AdminService(
         if (missing.Count > 0) throw ProblemException.Validation(missing);
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9._@\-]{1,64}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9._@\-]{1,64}\z")]
     private static partial Regex UsernamePattern();
 
     private static class DummyHash

@@ -51,6 +51,10 @@ public static class AuthApi
             return await request.ReadFromJsonAsync<TokenRequest>(MamaJson.Options, ct)
                 ?? throw ProblemException.BadRequest("The request body is empty.");
         }
+        catch (InputGuard.NulInJsonException nul)
+        {
+            throw ProblemException.Validation(InputGuard.FieldOf(nul), nul.Message);
+        }
         catch (System.Text.Json.JsonException)
         {
             throw ProblemException.BadRequest("The request body is not valid JSON.");

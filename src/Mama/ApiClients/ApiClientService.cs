@@ -38,7 +38,7 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Name) || !NamePattern().IsMatch(request.Name)) errors["name"] = ["Use 1–100 letters, digits, '.', '_' or '-'."];
-        if (UserValidation.CheckNames([request.Service]) is { } serviceError) errors["service"] = [serviceError];
+        if (UserValidation.CheckName(request.Service) is { } serviceError) errors["service"] = [serviceError];
         var scope = request.Scope?.Trim().ToLowerInvariant() switch
         {
             null or "" or "service" => ApiClientScope.Service,
@@ -146,6 +146,7 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
 
     public static string ScopeName(ApiClientScope scope) => scope == ApiClientScope.All ? "all" : "service";
 
-    [GeneratedRegex(@"^[A-Za-z0-9._\-]{1,100}$")]
+    // \A…\z, not ^…$: in .NET '$' also matches before a final newline.
+    [GeneratedRegex(@"\A[A-Za-z0-9._\-]{1,100}\z")]
     private static partial Regex NamePattern();
 }

@@ -12,11 +12,9 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
 
     public async Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken ct)
     {
-        var page = query.Page ?? 1;
-        var pageSize = query.PageSize ?? 50;
         var errors = new Dictionary<string, string[]>();
-        if (page < 1) errors["page"] = ["Must be 1 or more."];
-        if (pageSize is < 1 or > MaxPageSize) errors["page_size"] = [$"Must be between 1 and {MaxPageSize}."];
+        var paging = Paging.Check(query.Page, query.PageSize, MaxPageSize, errors);
+        var (page, pageSize) = paging;
         AuditResult? result = null;
         if (query.Result is { Length: > 0 } r)
         {
@@ -43,7 +41,7 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
 
         var total = await events.CountAsync(ct);
         var rows = await events.OrderByDescending(e => e.Id)
-            .Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct);
+            .Skip(paging.Offset).Take(pageSize).ToListAsync(ct);
         var items = rows.Select(e => new AuditItem(
             e.Id, e.At, e.Actor, e.Action,
             e.UserIds.Split(' ', StringSplitOptions.RemoveEmptyEntries),

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Mama.Admins;
 using Mama.Http;
 using Mama.Security;
@@ -58,7 +60,27 @@ public static class UiSetup
         }).AllowAnonymous();
     }
 
-    /// <summary>A return address that stays on this site: anything else becomes the home page.</summary>
-    public static string LocalPath(string? url) =>
-        string.IsNullOrEmpty(url) || !url.StartsWith('/') || url.StartsWith("//") || url.StartsWith("/\\") ? "/" : url;
+    /// <summary>
+    /// A return address that stays on this site, ready for a Location header: characters outside printable ASCII
+    /// are UTF-8 percent-encoded (a raw one would make the redirect throw). Anything that could leave the site or
+    /// hide what it is (another host, a scheme, a backslash, a control or invisible character) becomes the home page.
+    /// </summary>
+    public static string LocalPath(string? url)
+    {
+        if (string.IsNullOrEmpty(url) || url[0] != '/' || url.StartsWith("//", StringComparison.Ordinal)
+            || url.Contains('\\') || TextRules.HasHiddenOrBroken(url)) return "/";
+        var local = new StringBuilder(url.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in url.EnumerateRunes())
+        {
+            if (rune.Value is > ' ' and < 0x7f)
+            {
+                local.Append((char)rune.Value);
+                continue;
+            }
+            var length = rune.EncodeToUtf8(utf8);
+            foreach (var b in utf8[..length]) local.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+        }
+        return local.ToString();
+    }
 }

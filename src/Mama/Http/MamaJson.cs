@@ -11,6 +11,7 @@ public static class MamaJson
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.DictionaryKeyPolicy = null;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Converters.Add(new InputGuard.NoNulStrings());
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 

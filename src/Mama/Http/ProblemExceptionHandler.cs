@@ -11,6 +11,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         ProblemDetails problem;
+        if (exception is BadHttpRequestException { InnerException: InputGuard.NulInJsonException nul })
+            exception = ProblemException.Validation(InputGuard.FieldOf(nul), nul.Message);
         switch (exception)
         {
             case ProblemException p:
@@ -33,6 +35,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                         : DescribeBadRequest(bad),
                 };
                 break;
+            case InvalidDataException:
+                // The form reader's refusal of a malformed form, or of a NUL in it (it never reaches a handler).
+                problem = new ProblemDetails { Status = 400, Title = "Bad request", Detail = "The form data is malformed or holds a character that is not allowed (such as NUL)." };
+                break;
             case AuditUnavailableException audit:
                 logger.LogError(exception, "Audit log unavailable; refusing the request");
                 problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = audit.Message + " The request was refused so that nothing goes unaudited; try again shortly." };
@@ -54,6 +60,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         http.Response.StatusCode = problem.Status ?? 500;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>Words for the bare status codes that routing answers by itself (no endpoint, wrong method, wrong media type).</summary>
+    public static void DescribeStatus(ProblemDetailsContext context) =>
+        context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+        {
+            StatusCodes.Status404NotFound => "Nothing is found at this address.",
+            StatusCodes.Status405MethodNotAllowed => "This address does not take the " + context.HttpContext.Request.Method + " method.",
+            StatusCodes.Status415UnsupportedMediaType => "Send the request body as application/json.",
+            _ => null,
+        };
 
     private static string DescribeBadRequest(BadHttpRequestException bad) =>
         bad.InnerException is System.Text.Json.JsonException json

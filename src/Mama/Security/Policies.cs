@@ -11,8 +11,13 @@ public static class Policies
     public const string Account = "Account";
 
     public static AuthorizationBuilder AddMamaPolicies(this AuthorizationBuilder auth) => auth
-        // Deny by default: an endpoint without its own policy still needs a signed-in admin whose password is its own.
-        .SetFallbackPolicy(AdminWith(Roles.All).Build())
+        // Deny by default: an endpoint without its own policy still needs a signed-in admin whose password is its own,
+        // or, on the lookup paths (where the default scheme reads only API client tokens), an API client. Routing's own
+        // endpoints (415 for a body that is not JSON, 405) carry no policy, so without that an API client would get a
+        // 403 for a bad request.
+        .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser()
+            .RequireAssertion(c => Roles.All.Any(c.User.IsInRole) || c.User.Identity?.AuthenticationType == ApiClients.ApiClientAuthentication.SchemeName)
+            .AddRequirements(PasswordChanged.Requirement).Build())
         .AddPolicy(Admin, AdminWith(Roles.All).Build())
         .AddPolicy(SuperAdmin, AdminWith(Roles.SuperAdmin).Build())
         .AddPolicy(Account, p => p.RequireAuthenticatedUser().RequireRole(Roles.All))

@@ -27,11 +27,9 @@ public sealed partial class UserService(
 
     public async Task<UserPage> ListAsync(UserQuery query, Actor actor, CancellationToken ct)
     {
-        var page = query.Page ?? 1;
-        var pageSize = query.PageSize ?? 50;
         var errors = new Dictionary<string, string[]>();
-        if (page < 1) errors["page"] = ["Must be 1 or more."];
-        if (pageSize is < 1 or > MaxPageSize) errors["page_size"] = [$"Must be between 1 and {MaxPageSize}."];
+        var paging = Paging.Check(query.Page, query.PageSize, MaxPageSize, errors);
+        var (page, pageSize) = paging;
         var descending = query.Order?.ToLowerInvariant() switch
         {
             null or "" or "asc" => false,
@@ -77,7 +75,7 @@ public sealed partial class UserService(
             (_, true) => users.OrderByDescending(u => u.UserId),
             _ => users.OrderBy(u => u.UserId),
         };
-        var items = (await users.Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
+        var items = (await users.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
             new { query.Search, query.Organization, query.Model, query.Service, query.Sync, page, page_size = pageSize, total }), ct);
@@ -87,6 +85,7 @@ public sealed partial class UserService(
     /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
     public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
     {
+        RequireUserId(userId);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
         if (user is null)
@@ -119,14 +118,14 @@ public sealed partial class UserService(
             else if (!seen.Add(row.UserId!)) Fail(i, "user_id", $"'{row.UserId}' appears more than once in this request.");
             if (UserValidation.CheckOrganization(row.Organization) is { } orgError) Fail(i, "organization", orgError);
             if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);
-            if (UserValidation.CheckNames(row.AllowedModels) is { } modelError) Fail(i, "allowed_models", modelError);
-            if (UserValidation.CheckNames(row.AllowedServices) is { } serviceError) Fail(i, "allowed_services", serviceError);
+            UserValidation.CheckNames(row.AllowedModels, $"users[{i}].allowed_models", errors);
+            UserValidation.CheckNames(row.AllowedServices, $"users[{i}].allowed_services", errors);
         }
         if (!request.AllowUnknownModels)
         {
             var unknown = await UnknownModelsAsync(rows.SelectMany(r => r?.AllowedModels ?? []), ct);
             for (var i = 0; i < rows.Count; i++)
-                if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.ContainsKey($"users[{i}].allowed_models"))
+                if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.Keys.Any(k => k.StartsWith($"users[{i}].allowed_models", StringComparison.Ordinal)))
                     Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).");
         }
 
@@ -289,6 +288,7 @@ public sealed partial class UserService(
     /// <summary>Retries the LiteLLM sync of one user now, whatever its backoff says.</summary>
     public async Task<SyncOutcome> RetrySyncAsync(string userId, Actor actor, CancellationToken ct)
     {
+        RequireUserId(userId);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var id = await db.KeyUsers.Where(u => u.UserId == userId).Select(u => (long?)u.Id).SingleOrDefaultAsync(ct);
         if (id is null)
@@ -300,6 +300,11 @@ public sealed partial class UserService(
         await audit.WriteAsync(new AuditEntry(actor, "user.sync", outcome.State is SyncOutcome.Synced or SyncOutcome.Deleted ? AuditResult.Success : AuditResult.Failure,
             200, [userId], new { outcome.State }, outcome.Error), ct);
         return outcome;
+    }
+
+    private static void RequireUserId(string userId)
+    {
+        if (UserValidation.CheckUserId(userId) is { } error) throw ProblemException.Validation("user_id", error);
     }
 
     /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>
@@ -352,7 +357,7 @@ public sealed partial class UserService(
         var mode = SetEdit.ParseMode(request.Mode);
         if (mode is null) errors[field + ".mode"] = ["Must be replace, add or remove."];
         if (request.Values is null) errors[field + ".values"] = ["Required (an empty list is allowed with replace)."];
-        else if (UserValidation.CheckNames(request.Values) is { } nameError) errors[field + ".values"] = [nameError];
+        else if (!UserValidation.CheckNames(request.Values, field + ".values", errors)) return null;
         return mode is null || request.Values is null ? null : new SetEdit(mode.Value, Distinct(request.Values));
     }
 

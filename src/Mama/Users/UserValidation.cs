@@ -20,29 +20,44 @@ public static partial class UserValidation
     public static string? CheckOrganization(string? organization) =>
         organization is null ? null
         : organization.Length > MaxOrganization ? $"At most {MaxOrganization} characters."
-        : organization.Any(char.IsControl) ? "Must not contain control characters."
+        : TextRules.HasHiddenOrBroken(organization) ? HiddenMessage
         : null;
 
+    /// <summary>Free text: line breaks and tabs are fine, NUL is not.</summary>
     public static string? CheckExtraInfo(string? extraInfo) =>
-        extraInfo is { Length: > MaxExtraInfo } ? $"At most {MaxExtraInfo} characters." : null;
+        extraInfo is { Length: > MaxExtraInfo } ? $"At most {MaxExtraInfo} characters."
+        : TextRules.HasNul(extraInfo) ? TextRules.NulMessage
+        : null;
 
-    /// <summary>Model and service names: 1–200 characters, no control characters.</summary>
-    public static string? CheckNames(IEnumerable<string?>? names)
+    /// <summary>A model or service name: 1–200 characters, nothing hidden.</summary>
+    public static string? CheckName(string? name) =>
+        name is null ? "Must be a name, not null."
+        : string.IsNullOrWhiteSpace(name) ? "Names must not be empty."
+        : name.Length > MaxName ? $"Names are at most {MaxName} characters."
+        : TextRules.HasHiddenOrBroken(name) ? HiddenMessage
+        : null;
+
+    /// <summary>The first bad name of a set, as the error of <c>field[index]</c>.</summary>
+    public static bool CheckNames(IReadOnlyList<string?>? names, string field, IDictionary<string, string[]> errors)
     {
-        foreach (var name in names ?? [])
+        for (var i = 0; i < (names?.Count ?? 0); i++)
         {
-            if (string.IsNullOrWhiteSpace(name)) return "Names must not be empty.";
-            if (name.Length > MaxName) return $"Names are at most {MaxName} characters.";
-            if (name.Any(char.IsControl)) return "Names must not contain control characters.";
+            if (CheckName(names![i]) is not { } error) continue;
+            errors[$"{field}[{i}]"] = [error];
+            return false;
         }
-        return null;
+        return true;
     }
+
+    private const string HiddenMessage = "Must not contain control, invisible formatting or line separator characters.";
 
     /// <summary>A list of 1–1,000 distinct, well-formed user IDs, or a 400 naming what is wrong.</summary>
     public static IReadOnlyList<string> RequireUserIds(IReadOnlyList<string>? ids, string field = "user_ids")
     {
         if (ids is null || ids.Count == 0) throw ProblemException.Validation(field, "Give at least one user ID.");
         if (ids.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation(field, $"At most {RequestLimits.MaxUserIdsPerCall} user IDs per call; got {ids.Count}.");
+        var nullAt = ids.Select((id, i) => id is null ? i : -1).FirstOrDefault(i => i >= 0, -1);
+        if (nullAt >= 0) throw ProblemException.Validation($"{field}[{nullAt}]", "Must be a user ID, not null.");
         var invalid = ids.Where(id => !IsValidUserId(id)).Take(20).ToList();
         if (invalid.Count > 0) throw ProblemException.Validation(field, "Invalid user IDs (1–128 letters, digits, '.', '_', '@' or '-'): " + string.Join(", ", invalid.Select(Quote)));
         var duplicates = ids.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).Take(20).ToList();
@@ -51,8 +66,9 @@ public static partial class UserValidation
     }
 
     // Invalid input is echoed only in a bounded, printable form.
-    private static string Quote(string? id) => id is null ? "null" : "'" + new string(id.Take(40).Select(c => char.IsControl(c) ? '?' : c).ToArray()) + "'";
+    private static string Quote(string? id) => id is null ? "null" : "'" + TextRules.Printable(id) + "'";
 
-    [GeneratedRegex(@"^[A-Za-z0-9._@\-]{1,128}$")]
+    // \A…\z, not ^…$: in .NET '$' also matches before a final newline.
+    [GeneratedRegex(@"\A[A-Za-z0-9._@\-]{1,128}\z")]
     private static partial Regex UserIdPattern();
 }

@@ -14,6 +14,12 @@ public sealed class AuditCsvTests
     [InlineData("한국어 이름", "한국어 이름")]
     [InlineData("=cmd()", "'=cmd()")]
     [InlineData("@sum,1", "\"'@sum,1\"")]
+    [InlineData("+1+2", "'+1+2")]
+    [InlineData("-2+3", "'-2+3")]
+    [InlineData("\t=cmd()", "'\t=cmd()")]
+    [InlineData("\r=cmd()", "\"'\r=cmd()\"")]
+    [InlineData("a=b", "a=b")]
     public void FieldsAreQuotedOnlyWhenTheyNeedIt(string value, string expected) =>
         Assert.Equal(expected, AuditCsv.Field(value));
+
 }

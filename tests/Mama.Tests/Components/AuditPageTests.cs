@@ -83,6 +83,26 @@ public sealed class AuditPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         ui.Providers.WaitForAssertion(() => Assert.Contains("Exported 2 events.", ui.Providers.Markup));
     }
 
+    [Theory]
+    [InlineData("=cmd()", ",'=cmd(),")]
+    [InlineData("\t=cmd()", ",'\t=cmd(),")]
+    [InlineData("\r=cmd()", ",\"'\r=cmd()\",")]
+    public async Task ExportNeutralisesAFormulaInAnyField(string reason, string expected)
+    {
+        var action = NewAction();
+        await WriteAsync(action, ["csv-formula"], new { n = 1 }, reason: reason);
+
+        await using var ui = new UiTest(app);
+        ui.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var page = ui.Render<AuditPage>();
+        Filter(page, action: action);
+        page.WaitForAssertion(() => Assert.Equal("1–1 of 1", page.Find("[data-testid='audit-range']").TextContent));
+        page.Find("[data-testid='audit-export']").Click();
+
+        page.WaitForAssertion(() => Assert.Single(ui.JSInterop.Invocations["mama.download"]));
+        Assert.Contains(",400" + expected, (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!);
+    }
+
     [Fact]
     public async Task KoreanCultureGivesKoreanLabels()
     {

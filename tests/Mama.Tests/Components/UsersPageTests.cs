@@ -227,6 +227,25 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         ui.Providers.WaitForAssertion(() => Assert.Contains("cannot be decrypted", ui.Providers.Markup), Wait);
     }
 
+    [Fact]
+    public async Task ExportCsvNeutralisesEveryLeadingCharacterASpreadsheetWouldRunAsAFormula()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        string[] extras = ["=1+2", "+1", "-1", "@sum", "\t=1+2", "\r=1+2"];
+        await admin.CreateUsersAsync(extras.Select((extra, i) => UserTestData.Row($"{tag}-{i}", tag, extraInfo: extra)));
+        await using var ui = new UiTest(app);
+        ui.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var page = await SearchAsync(ui, tag, expectedRows: extras.Length);
+
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Export CSV").Click());
+
+        page.WaitForAssertion(() => Assert.Single(ui.JSInterop.Invocations["mama.download"]), Wait);
+        var csv = (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!;
+        Assert.All(extras.Where(e => e[0] != '\r'), e => Assert.Contains($",billing,'{e},synced,", csv));
+        Assert.Contains(",billing,\"'\r=1+2\",synced,", csv);
+    }
+
     [Theory]
     [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
     [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]

@@ -64,6 +64,93 @@ public abstract class BadInputTests(MamaApp app)
         await (await super.GetAsync("/api/v1/nothing-here")).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
+    public static TheoryData<string, string, string, string> NullsInsideLists => new()
+    {
+        // method, path, body ({id} is an existing user, {new} a fresh ID), the field the 400 names
+        { "PATCH", "/api/v1/users", """{"user_ids":["{id}"],"allowed_models":{"mode":"replace","values":[null]}}""", "allowed_models.values[0]" },
+        { "PATCH", "/api/v1/users", """{"user_ids":["{id}"],"organization":"other","allowed_services":{"mode":"add","values":["search",null]}}""", "allowed_services.values[1]" },
+        { "PATCH", "/api/v1/users/{id}", """{"allowed_models":{"mode":"add","values":[null]}}""", "allowed_models.values[0]" },
+        { "PATCH", "/api/v1/users/{id}", """{"extra_info":"changed","allowed_services":{"mode":"remove","values":[null]}}""", "allowed_services.values[0]" },
+        { "PATCH", "/api/v1/users", """{"user_ids":["{id}",null],"organization":"other"}""", "user_ids[1]" },
+        { "POST", "/api/v1/users/delete", """{"user_ids":[null,"{id}"]}""", "user_ids[0]" },
+        { "POST", "/api/v1/users", """{"users":[{"user_id":"{new}","allowed_models":["gpt-4o",null]}]}""", "users[0].allowed_models[1]" },
+        { "POST", "/api/v1/users", """{"users":[{"user_id":"{new}","allowed_services":[null]}]}""", "users[0].allowed_services[0]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NullsInsideLists))]
+    public async Task ANullInsideAListIs400NamingItAndChangesNothing(string method, string path, string body, string field)
+    {
+        using var super = await app.SuperAdminAsync();
+        var id = (await super.CreateUsersAsync(1, services: ["billing"]))[0];
+        var before = (await app.UserStateAsync(id), await app.CountsAsync());
+        var fresh = UserTestData.NewId();
+
+        var response = await super.SendRawAsync(method, path.Replace("{id}", id), body.Replace("{id}", id).Replace("{new}", fresh));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        Assert.Equal(before, (await app.UserStateAsync(id), await app.CountsAsync()));
+    }
+
+    [Theory]
+    [InlineData("""{"users":[{"user_id":"{new}","extra_info":"half \ud800 a pair"}]}""")]
+    [InlineData("""{"users":[{"user_id":"{new}","organization":"\udc00"}]}""")]
+    [InlineData("""{"users":[{"user_id":"{new}","allowed_services":["x\ud800"]}]}""")]
+    public async Task HalfASurrogatePairIs400AndCreatesNothing(string body)
+    {
+        using var super = await app.SuperAdminAsync();
+        var before = await app.CountsAsync();
+        await (await super.SendRawAsync("POST", "/api/v1/users", body.Replace("{new}", UserTestData.NewId()))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await app.CountsAsync());
+    }
+
+    [Fact]
+    public async Task ALookupWithANullIdIs400NamingIt()
+    {
+        using var client = await app.NewApiClientAsync();
+        foreach (var path in new[] { "/api/v1/keys/lookup", "/key/info" })
+        {
+            var problem = await (await client.SendRawAsync("POST", path, """{"user_ids":["someone",null]}""")).AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.True(problem.GetProperty("errors").TryGetProperty("user_ids[1]", out _), path);
+        }
+    }
+
+    [Theory]
+    [InlineData("page=2147483647", "page")]
+    [InlineData("page=2147483647&page_size=500", "page")]
+    [InlineData("page=200002&page_size=50", "page")]   // one page past ten million rows
+    [InlineData("page=0", "page")]
+    [InlineData("page=-1", "page")]
+    [InlineData("page=-2147483648", "page")]
+    [InlineData("page_size=0", "page_size")]
+    [InlineData("page_size=-5", "page_size")]
+    [InlineData("page_size=501", "page_size")]
+    [InlineData("page_size=2147483647", "page_size")]
+    [InlineData("page=2147483648", null)]              // not an int at all
+    [InlineData("page=1e3", null)]
+    public async Task PagingOutOfRangeIs400OnBothListsNeverAQuietFirstPage(string query, string? field)
+    {
+        using var super = await app.SuperAdminAsync();
+        foreach (var list in new[] { "/api/v1/users", "/api/v1/audit" })
+        {
+            var problem = await (await super.GetAsync($"{list}?{query}")).AssertProblemAsync(HttpStatusCode.BadRequest);
+            if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{list}?{query}");
+        }
+    }
+
+    [Fact]
+    public async Task AFarPageWithinTheLimitIsEmptyNotAnError()
+    {
+        using var super = await app.SuperAdminAsync();
+        foreach (var list in new[] { "/api/v1/users", "/api/v1/audit" })
+        {
+            var page = await (await super.GetAsync($"{list}?page=200001&page_size=50")).ReadAsync<System.Text.Json.JsonElement>();
+            Assert.Equal(0, page.GetProperty("items").GetArrayLength());
+            Assert.Equal(200001, page.GetProperty("page").GetInt32());
+        }
+    }
+
     private async Task<int> CountAsync()
     {
         await using var db = app.NewDbContext();

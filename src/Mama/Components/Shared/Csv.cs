@@ -42,11 +42,14 @@ public static class Csv
         text.AppendJoin(',', fields.Select(Field)).Append("\r\n");
     }
 
-    /// <summary>One field: quoted when needed; a leading =, +, - or @ gets a ' so a spreadsheet never runs it as a formula.</summary>
+    /// <summary>
+    /// One field of any export (users and audit alike): quoted when needed; a leading =, +, -, @, tab or carriage
+    /// return (OWASP's list) gets a ' so a spreadsheet never runs it as a formula.
+    /// </summary>
     public static string Field(string? field)
     {
         field ??= "";
-        if (field.Length > 0 && field[0] is '=' or '+' or '-' or '@') field = "'" + field;
+        if (field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r') field = "'" + field;
         return field.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
     }
 }
