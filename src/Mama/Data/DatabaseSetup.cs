@@ -23,7 +23,9 @@ public static class DatabaseSetup
             if (string.IsNullOrWhiteSpace(connectionString))
                 throw new InvalidOperationException("Database:Provider is postgres but ConnectionStrings:Mama (env ConnectionStrings__Mama) is not set.");
             // One query per page: a user's models and services are a handful of rows, so the join stays small.
-            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x.UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)));
+            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x
+                .UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)
+                .ExecutionStrategy(d => new PostgresRetryingStrategy(d))));
             return services.AddContextAdapters<PostgresMamaDbContext>();
         }
 
