@@ -32,6 +32,9 @@ public sealed class EmulatorControl
     private List<ModelDeployment> _models = [];
     private DuplicateKeyMode _duplicateKeyMode;
     private bool _legacyDeleteErrors;
+    private bool _requireContentLength;
+    private int _chunkedBodies;
+    private int _sizedBodies;
 
     internal EmulatorControl(EmulatorOptions options)
     {
@@ -59,6 +62,27 @@ public sealed class EmulatorControl
     {
         get { lock (_gate) { return _legacyDeleteErrors; } }
         set { lock (_gate) { _legacyDeleteErrors = value; } }
+    }
+
+    /// <summary>Like a strict gateway or WAF: a request body sent chunked (without Content-Length) gets 411.</summary>
+    public bool RequireContentLength
+    {
+        get { lock (_gate) { return _requireContentLength; } }
+        set { lock (_gate) { _requireContentLength = value; } }
+    }
+
+    /// <summary>Proxy requests whose body came with <c>Transfer-Encoding: chunked</c>, since the last reset.</summary>
+    public int ChunkedBodies => Volatile.Read(ref _chunkedBodies);
+
+    /// <summary>Proxy requests whose body came with a <c>Content-Length</c>, since the last reset.</summary>
+    public int SizedBodies => Volatile.Read(ref _sizedBodies);
+
+    /// <summary>Counts how a request body was framed; false when the request must be refused with 411.</summary>
+    internal bool RecordBodyFraming(bool chunked)
+    {
+        if (!chunked) { Interlocked.Increment(ref _sizedBodies); return true; }
+        Interlocked.Increment(ref _chunkedBodies);
+        return !RequireContentLength;
     }
 
     public IReadOnlyList<string> ModelNames { get { lock (_gate) { return [.. _models.Select(m => m.ModelName)]; } } }
@@ -137,6 +161,9 @@ public sealed class EmulatorControl
             _down = false;
             _duplicateKeyMode = _options.DuplicateKeyMode;
             _legacyDeleteErrors = _options.LegacyDeleteErrors;
+            _requireContentLength = _options.RequireContentLength;
+            _chunkedBodies = 0;
+            _sizedBodies = 0;
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
         lock (Keys.Gate)
@@ -165,6 +192,8 @@ public sealed class EmulatorControl
                 ["route_error_rate"] = new JsonObject(_routeErrorRate.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["duplicate_key_mode"] = _duplicateKeyMode == DuplicateKeyMode.Reject ? "reject" : "noop",
                 ["legacy_delete_errors"] = _legacyDeleteErrors,
+                ["require_content_length"] = _requireContentLength,
+                ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
             };
         }

@@ -28,6 +28,9 @@ public sealed class EmulatorOptions
     /// <summary>Old proxies (≤ ~v1.55) answer 400 "Not all keys passed in were deleted" instead of 404.</summary>
     public bool LegacyDeleteErrors { get; set; }
 
+    /// <summary>Answer a chunked request body with 411, as gateways and WAFs in front of LiteLLM often do.</summary>
+    public bool RequireContentLength { get; set; }
+
     /// <summary>Real proxies retry before answering 401 to an update of a missing key (≈1–3 s).</summary>
     public TimeSpan MissingKeyUpdateDelay { get; set; } = TimeSpan.Zero;
 

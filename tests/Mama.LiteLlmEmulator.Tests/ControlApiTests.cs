@@ -159,4 +159,48 @@ public sealed class ControlApiTests
         Assert.Equal("mama", (string?)byRaw.Metadata["managed_by"]);
         Assert.Equal(2, emulator.Control.GetKeys().Count);
     }
+
+    [Fact]
+    public async Task AStrictGatewayRefusesChunkedBodiesWith411AndTheStateCountsHowBodiesCame()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+        await admin.PutAsync("/_emulator/require-content-length", new JsonObject { ["require"] = true });
+
+        var chunked = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/key/generate") { Content = ChunkedJson("{}") });
+        var sized = await admin.PostAsync("/key/generate", new JsonObject());
+
+        Assert.Equal(HttpStatusCode.LengthRequired, chunked.Status);
+        Assert.Equal(HttpStatusCode.OK, sized.Status);
+        Assert.Equal(2, emulator.Control.GetKeys().Count);
+        var bodies = (await admin.GetAsync("/_emulator/state")).Obj["bodies"]!;
+        Assert.Equal(1, (int)bodies["chunked"]!);
+        Assert.Equal(1, (int)bodies["content_length"]!);
+    }
+
+    [Fact]
+    public async Task ByDefaultChunkedBodiesAreAcceptedAndCounted()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+
+        var reply = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/key/generate") { Content = ChunkedJson("{}") });
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Equal(1, emulator.Control.ChunkedBodies);
+        Assert.Equal(0, emulator.Control.SizedBodies);
+    }
+
+    /// <summary>A body of unknown length, which HttpClient sends with <c>Transfer-Encoding: chunked</c>.</summary>
+    private static HttpContent ChunkedJson(string json)
+    {
+        var content = new StreamContent(new UnseekableStream(System.Text.Encoding.UTF8.GetBytes(json)));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
 }

@@ -9,6 +9,7 @@ public sealed record DownRequest(bool Down);
 public sealed record ModelsRequest(IReadOnlyList<string> Models);
 public sealed record DuplicateKeyModeRequest(string Mode);
 public sealed record DeleteModeRequest(bool Legacy);
+public sealed record ContentLengthRequest(bool Require);
 
 /// <summary>
 /// Test-only knobs under /_emulator. Unauthenticated on purpose: the emulator listens on 127.0.0.1 only,
@@ -36,6 +37,8 @@ internal static class ControlApi
             Apply(emulator, () => emulator.DuplicateKeyMode = Enum.Parse<DuplicateKeyMode>(request.Mode, ignoreCase: true)));
         api.MapMethods("/delete-mode", Write, (DeleteModeRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.LegacyDeleteErrors = request.Legacy));
+        api.MapMethods("/require-content-length", Write, (ContentLengthRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => emulator.RequireContentLength = request.Require));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         return app;

@@ -25,6 +25,13 @@ internal static class ProxyPipeline
             context.Abort();
             return false;
         }
+        var request = context.Request;
+        var chunked = request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        if ((chunked || request.ContentLength > 0) && !emulator.RecordBodyFraming(chunked))
+        {
+            await EmulatorJson.WriteAsync(context.Response, StatusCodes.Status411LengthRequired, new JsonObject { ["detail"] = "Length Required" });
+            return false;
+        }
         var (latency, errorRate) = emulator.FaultsFor(context.Request.Path.Value ?? "/");
         if (latency > TimeSpan.Zero)
         {

@@ -105,11 +105,13 @@ public sealed partial class AdminService(
         };
         await ValidateNewPasswordAsync(account, request.Password!, "password", actor, "admin.create", ct);
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await SaveAuditedAsync(new AuditEntry(actor, "admin.create", AuditResult.Success, 201, Detail: new { username, role }),
-            () => accounts.CreateAsync(account, request.Password!));
-        Check(await accounts.AddToRoleAsync(account, role));
-        await tx.CommitAsync(ct);
+        await db.InTransactionAsync(async _ =>
+        {
+            await SaveAuditedAsync(new AuditEntry(actor, "admin.create", AuditResult.Success, 201, Detail: new { username, role }),
+                () => accounts.CreateAsync(account, request.Password!));
+            Check(await accounts.AddToRoleAsync(account, role));
+            return true;
+        }, ct);
         return new AdminResponse(username, role, account.MustChangePassword, account.CreatedAt, account.CreatedBy, false);
     }
 
@@ -121,23 +123,20 @@ public sealed partial class AdminService(
                 ProblemException.Conflict("You cannot delete your own account."), ct);
 
         // Two super admins deleting each other at once: everything is re-read under a lock, so the second sees one left.
-        (int Status, string Reason, ProblemException Problem)? refusal;
-        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        var refusal = await db.InTransactionAsync(async token =>
         {
-            await LockSuperAdminRoleAsync(ct);
+            await LockSuperAdminRoleAsync(token);
             var current = await accounts.FindByIdAsync(account.Id);
-            refusal = current is null ? (404, "no such admin", ProblemException.NotFound($"No admin named '{username}'."))
+            (int Status, string Reason, ProblemException Problem)? refused = current is null ? (404, "no such admin", ProblemException.NotFound($"No admin named '{username}'."))
                 : await accounts.IsInRoleAsync(current, Roles.SuperAdmin) && (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count <= 1
                     ? (409, "last super admin", ProblemException.Conflict("The last super admin cannot be deleted."))
                     : null;
-            if (refusal is null)
-            {
+            if (refused is null)
                 await SaveAuditedAsync(new AuditEntry(actor, "admin.delete", AuditResult.Success, 204, Detail: new { username = current!.UserName }),
                     () => accounts.DeleteAsync(current));
-                await tx.CommitAsync(ct);
-                return;
-            }
-        }
+            return refused;
+        }, ct);
+        if (refusal is null) return;
         // Refused outside the transaction: on SQLite it holds the write lock that the audit writer needs.
         await RefuseAsync(actor, "admin.delete", [], refusal.Value.Status, refusal.Value.Reason, refusal.Value.Problem, ct);
     }

@@ -25,11 +25,18 @@ public sealed class SuperAdminSeeder(
 
     public async Task SeedAsync(CancellationToken ct)
     {
+        // One transaction from the first read: on SQLite it is BEGIN IMMEDIATE, so a second process started on the same
+        // file waits here and then finds everything done (on PostgreSQL the setup lock already serialises instances).
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var role in Roles.All)
             if (!await roles.RoleExistsAsync(role))
-                await roles.CreateAsync(new IdentityRole(role));
+                Require(await roles.CreateAsync(new IdentityRole(role)), $"the role {role}");
 
-        if ((await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count > 0) return;
+        if ((await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Count > 0)
+        {
+            await tx.CommitAsync(ct);
+            return;
+        }
 
         var configured = configuration["Mama:BootstrapAdminPassword"];
         var printed = string.IsNullOrEmpty(configured) && !environment.IsDevelopment();
@@ -46,11 +53,9 @@ public sealed class SuperAdminSeeder(
         };
         account.PasswordHash = accounts.PasswordHasher.HashPassword(account, password);
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
         audit.Stage(db, new AuditEntry(Actor.System, "admin.bootstrap", AuditResult.Success, 201, Detail: new { username = BootstrapUsername }));
-        var created = await accounts.CreateAsync(account);
-        if (!created.Succeeded) throw new InvalidOperationException("Could not create the bootstrap super admin: " + string.Join(" ", created.Errors.Select(e => e.Description)));
-        await accounts.AddToRoleAsync(account, Roles.SuperAdmin);
+        Require(await accounts.CreateAsync(account), "the bootstrap super admin");
+        Require(await accounts.AddToRoleAsync(account, Roles.SuperAdmin), "the bootstrap super admin's role");
         await tx.CommitAsync(ct);
 
         if (printed)
@@ -68,5 +73,10 @@ public sealed class SuperAdminSeeder(
             await Console.Out.FlushAsync(ct);
         }
         logger.LogWarning("Created the super admin '{Username}'. Sign in and change its password.", BootstrapUsername);
+    }
+
+    private static void Require(IdentityResult result, string what)
+    {
+        if (!result.Succeeded) throw new InvalidOperationException($"Could not create {what}: " + string.Join(" ", result.Errors.Select(e => e.Description)));
     }
 }

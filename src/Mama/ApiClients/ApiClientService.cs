@@ -88,18 +88,14 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var now = clock.GetUtcNow();
-        string? tokenHash = null;
-        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        var tokenHash = await db.InTransactionAsync(async token =>
         {
-            var revoked = await db.ApiClients.Where(c => c.Name == name && c.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, now), ct);
-            if (revoked == 1)
-            {
-                tokenHash = await db.ApiClients.Where(c => c.Name == name).Select(c => c.TokenHash).SingleAsync(ct);
-                audit.Stage(db, new AuditEntry(actor, "api_client.revoke", AuditResult.Success, 204, Detail: new { name }));
-                await db.SaveChangesAsync(ct);
-                await tx.CommitAsync(ct);
-            }
-        }
+            var revoked = await db.ApiClients.Where(c => c.Name == name && c.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, now), token);
+            if (revoked != 1) return null;
+            audit.Stage(db, new AuditEntry(actor, "api_client.revoke", AuditResult.Success, 204, Detail: new { name }));
+            await db.SaveChangesAsync(token);
+            return await db.ApiClients.Where(c => c.Name == name).Select(c => c.TokenHash).SingleAsync(token);
+        }, ct);
         if (tokenHash is null)
         {
             await audit.WriteAsync(new AuditEntry(actor, "api_client.revoke", AuditResult.Failure, 404, Detail: new { name }, Reason: "no such active client"), ct);

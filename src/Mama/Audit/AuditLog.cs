@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
@@ -122,8 +123,20 @@ public sealed partial class AuditLog : IAsyncDisposable
                 Interlocked.Exchange(ref _batchStartedAt, _clock.GetTimestamp());
                 try
                 {
-                    writer ??= AuditBatchWriter.Open(_dbFactory);
-                    WriteClaimed(writer, batch);
+                    try
+                    {
+                        writer ??= AuditBatchWriter.Open(_dbFactory);
+                        WriteClaimed(writer, batch);
+                    }
+                    catch (DbException e) when (e.IsTransient && !batch.Any(p => p.IsClaimed))
+                    {
+                        // The kept connection was dropped (a database restart or failover) before anything was claimed,
+                        // so nothing committed: the batch is written once more on a fresh connection.
+                        _logger.LogWarning(e, "Writing audit events failed transiently; retrying on a new connection");
+                        writer?.Dispose();
+                        writer = AuditBatchWriter.Open(_dbFactory);
+                        WriteClaimed(writer, batch);
+                    }
                     _lastBatchFailed = false;
                     _refusedSinceLastBatch = false;
                 }
@@ -204,6 +217,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool IsQueued => Volatile.Read(ref _state) == Queued;
         public bool IsAbandoned => Volatile.Read(ref _state) == Abandoned;
+        public bool IsClaimed => Volatile.Read(ref _state) == Writing;
         public bool TryClaim() => Interlocked.CompareExchange(ref _state, Writing, Queued) == Queued;
         public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
     }

@@ -29,7 +29,9 @@ public static class DatabaseSetup
         if (options.IsPostgres)
         {
             // One query per page: a user's models and services are a handful of rows, so the join stays small.
-            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x.UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)));
+            services.AddPooledDbContextFactory<PostgresMamaDbContext>(o => o.UseNpgsql(connectionString, x => x
+                .UseQuerySplittingBehavior(QuerySplittingBehavior.SingleQuery)
+                .ExecutionStrategy(d => new PostgresRetryingStrategy(d))));
             return services.AddContextAdapters<PostgresMamaDbContext>();
         }
 
@@ -66,8 +68,12 @@ public static class DatabaseSetup
         var db = scope.ServiceProvider.GetRequiredService<MamaDbContext>();
         if (db.Database.IsSqlite())
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
-        await db.Database.MigrateAsync(ct);
-        await scope.ServiceProvider.GetRequiredService<SuperAdminSeeder>().SeedAsync(ct);
+        // Instances started together on an empty database would otherwise all create the same tables, roles and admin.
+        await using (await SetupLock.AcquireAsync(db, scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SetupLock)), ct))
+        {
+            await db.Database.MigrateAsync(ct);
+            await scope.ServiceProvider.GetRequiredService<SuperAdminSeeder>().SeedAsync(ct);
+        }
     }
 
     private sealed class FactoryAdapter<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<MamaDbContext>

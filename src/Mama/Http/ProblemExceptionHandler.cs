@@ -44,7 +44,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = audit.Message + " The request was refused so that nothing goes unaudited; try again shortly." };
                 http.Response.Headers.RetryAfter = "1";
                 break;
-            case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException:
+            case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException or TimeoutException:
                 logger.LogError(exception, "Database failure");
                 problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = "The database is unavailable right now. Nothing was changed; try again shortly." };
                 break;

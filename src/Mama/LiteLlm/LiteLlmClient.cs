@@ -102,7 +102,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         using var request = new HttpRequestMessage(method, new Uri(baseUrl, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.MasterKey);
         request.Headers.UserAgent.ParseAdd("mama/1.0");
-        if (body is not null) request.Content = JsonContent.Create(body, body.GetType());
+        if (body is not null) request.Content = Json(body);
         try
         {
             return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
@@ -112,6 +112,17 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         {
             throw new LiteLlmException($"LiteLLM is unreachable ({Describe(e)}).", null, transient: true);
         }
+    }
+
+    /// <summary>
+    /// The body as buffered bytes, so it goes out with a Content-Length: JsonContent streams it chunked, which gateways
+    /// and WAFs in front of LiteLLM often refuse (411). Buffered content can also be sent again by a retry.
+    /// </summary>
+    private static ByteArrayContent Json(object body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), JsonSerializerOptions.Web));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
     }
 
     private static string Describe(Exception e) => e switch

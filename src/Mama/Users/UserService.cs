@@ -21,7 +21,8 @@ public sealed partial class UserService(
     ModelCatalog models,
     AuditLog audit,
     IOptions<LiteLlmOptions> liteLlmOptions,
-    TimeProvider clock)
+    TimeProvider clock,
+    ILogger<UserService> logger)
 {
     public const int MaxPageSize = 500;
 
@@ -182,8 +183,8 @@ public sealed partial class UserService(
         db.KeyUsers.AddRange(created);
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(created.Select(u => u.Id).ToList(), ct);
-        return new UsersChangedResponse(await ResponsesAsync(created.Select(u => u.Id).ToList(), ct), outcomes);
+        var outcomes = await SyncInlineAsync(created, ct);
+        return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
     }
 
     public async Task<EditUsersResponse> EditAsync(EditUsersRequest request, Actor actor, CancellationToken ct)
@@ -255,8 +256,8 @@ public sealed partial class UserService(
         }));
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(toSync.Select(u => u.Id).ToList(), ct);
-        return new EditUsersResponse(await ResponsesAsync(users.Select(u => u.Id).ToList(), ct), changed, unchanged, outcomes);
+        var outcomes = await SyncInlineAsync(toSync, ct);
+        return new EditUsersResponse(await ResponsesAsync(users, ct), changed, unchanged, outcomes);
     }
 
     public async Task<DeleteUsersResponse> DeleteAsync(IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct)
@@ -281,7 +282,7 @@ public sealed partial class UserService(
         }
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(users.Select(u => u.Id).ToList(), ct);
+        var outcomes = await SyncInlineAsync(users, ct);
         return new DeleteUsersResponse(users.Select(u => u.UserId).ToList(), outcomes);
     }
 
@@ -310,13 +311,26 @@ public sealed partial class UserService(
     /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>
     private DateTimeOffset ReconcilerTakesOverAt(DateTimeOffset now) => now + liteLlmOptions.Value.InlineSyncBudget;
 
-    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    /// <summary>
+    /// The change is committed before this runs, so nothing here may turn the answer into an error: a sync that
+    /// fails, or whose result cannot be recorded, is logged and answered as pending, and the reconciler finishes it.
+    /// </summary>
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, CancellationToken ct)
     {
-        if (ids.Count == 0) return [];
-        // The change is committed: a client going away must not cut its sync short, so only the budget limits it.
-        var outcomes = await sync.SyncAsync(ids, liteLlmOptions.Value.InlineSyncBudget, CancellationToken.None);
-        if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
-        return outcomes;
+        if (users.Count == 0) return [];
+        try
+        {
+            // A client going away must not cut the sync short either, so only the budget limits it.
+            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), liteLlmOptions.Value.InlineSyncBudget, CancellationToken.None);
+            if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
+            return outcomes;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "The inline sync of {Count} committed users failed; the reconciler will finish it", users.Count);
+            reconciler.Wake();
+            return users.Select(u => new SyncOutcome(u.UserId, SyncOutcome.Pending, "Saved; the sync with LiteLLM will be retried shortly.")).ToList();
+        }
     }
 
     private async Task RequireAllFoundAsync(IReadOnlyList<string> ids, List<User> found, Actor actor, string action, CancellationToken ct)
@@ -381,11 +395,21 @@ public sealed partial class UserService(
         }
     }
 
-    private async Task<List<UserResponse>> ResponsesAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    /// <summary>The users as they are after the sync; if they cannot be read again, as they were committed.</summary>
+    private async Task<List<UserResponse>> ResponsesAsync(IReadOnlyList<User> users, CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rows = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
-        return ids.Where(rows.ContainsKey).Select(id => ToResponse(rows[id])).ToList();
+        var ids = users.Select(u => u.Id).ToList();
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var rows = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, ct);
+            return ids.Where(rows.ContainsKey).Select(id => ToResponse(rows[id])).ToList();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Reading back {Count} committed users failed; answering with the committed state", users.Count);
+            return users.Select(ToResponse).ToList();
+        }
     }
 
     /// <summary>A user as the API shows it: the key as a preview only.</summary>
