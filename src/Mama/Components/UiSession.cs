@@ -1,10 +1,8 @@
-using System.Data.Common;
 using Mama.Audit;
 using Mama.Http;
 using Mama.Security;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Localization;
 using MudBlazor;
 
@@ -67,7 +65,7 @@ public sealed class UiSession(
             snackbar.Add(ProblemExceptionHandler.AuditUnavailable(e), Severity.Error);
             return false;
         }
-        catch (Exception e) when (e is DbException or DbUpdateException or TimeoutException)
+        catch (Exception e) when (ProblemExceptionHandler.IsDatabaseFailure(e))
         {
             logger.LogError(e, "Database failure in a UI action");
             snackbar.Add(ProblemExceptionHandler.DatabaseUnavailable, Severity.Error);

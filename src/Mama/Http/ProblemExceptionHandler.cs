@@ -13,6 +13,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 
     public static string AuditUnavailable(AuditUnavailableException audit) => audit.Message + " The request was refused so that nothing goes unaudited; try again shortly.";
 
+    /// <summary>The database failed or could not be reached (also after an execution strategy gave up retrying).</summary>
+    public static bool IsDatabaseFailure(Exception e) =>
+        e is DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         ProblemDetails problem;
@@ -43,7 +47,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = AuditUnavailable(audit) };
                 http.Response.Headers.RetryAfter = "1";
                 break;
-            case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException:
+            case var failure when IsDatabaseFailure(failure):
                 logger.LogError(exception, "Database failure");
                 problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = DatabaseUnavailable };
                 break;

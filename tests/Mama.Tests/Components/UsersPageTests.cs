@@ -146,8 +146,8 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
 
         // Services: add "search" — one user has it already.
         dialog.Act(() => Radio(dialog, "edit-services", "Add").Click());
-        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] input[type=text]")), Wait);
-        dialog.Act(() => dialog.Find("[data-testid=edit-services] input[type=text]").Input("search"));
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] textarea")), Wait);
+        dialog.Act(() => dialog.Find("[data-testid=edit-services] textarea").Input("search"));
         dialog.WaitForAssertion(() => Assert.Equal("2 of 3 users will change (services for 2); 1 are already as asked.", Preview(dialog)), Wait);
 
         // Models: remove gpt-4o from all three as well — their last model, so their keys get blocked.
@@ -256,7 +256,7 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     private static string Tag() => "org-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>The page searching for the term: typed into the (debounced) search box, or given in the address.</summary>
-    private static async Task<IRenderedComponent<UsersPage>> SearchAsync(UiTest ui, string term, int expectedRows, bool typed = false)
+    internal static async Task<IRenderedComponent<UsersPage>> SearchAsync(UiTest ui, string term, int expectedRows, bool typed = false)
     {
         IRenderedComponent<UsersPage> page;
         if (typed)
