@@ -13,9 +13,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 
     public static string AuditUnavailable(AuditUnavailableException audit) => audit.Message + " The request was refused so that nothing goes unaudited; try again shortly.";
 
-    /// <summary>The database failed or could not be reached (also after an execution strategy gave up retrying).</summary>
+    /// <summary>The database failed or could not be reached, also when wrapped (an execution strategy that gave up, say).</summary>
     public static bool IsDatabaseFailure(Exception e) =>
-        e is DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException;
+        e is DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException
+        || (e is not AuditUnavailableException && e.InnerException is { } inner && IsDatabaseFailure(inner));
 
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {

@@ -227,6 +227,23 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         ui.Providers.WaitForAssertion(() => Assert.Contains("cannot be decrypted", ui.Providers.Markup), Wait);
     }
 
+    [Fact]
+    public async Task AnUnexpectedFailureIsSaidInWordsAndThePageKeepsWorking()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, organization: tag))[0];
+        await using var ui = new UiTest(app);
+        ui.JSInterop.Setup<bool>("mama.copy", _ => true).SetException(new Microsoft.JSInterop.JSException("navigator.clipboard is undefined"));
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        page.Act(() => page.Find($"button[aria-label='Copy the key of {id}']").Click());
+        ui.Providers.WaitForAssertion(() => Assert.Contains("An unexpected error occurred;", ui.Providers.Find(".mud-snackbar").TextContent), Wait);
+
+        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+        page.WaitForAssertion(() => Assert.Equal(app.LiteLlm.FindKeyByAlias(id)!.Key, page.Find("[data-testid=key]").TextContent.Trim()), Wait);
+    }
+
     [Theory]
     [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
     [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]
