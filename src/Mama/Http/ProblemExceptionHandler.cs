@@ -13,10 +13,14 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 
     public static string AuditUnavailable(AuditUnavailableException audit) => audit.Message + " The request was refused so that nothing goes unaudited; try again shortly.";
 
-    /// <summary>The database failed or could not be reached, also when wrapped (an execution strategy that gave up, say).</summary>
-    public static bool IsDatabaseFailure(Exception e) =>
-        e is DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException
-        || (e is not AuditUnavailableException && e.InnerException is { } inner && IsDatabaseFailure(inner));
+    /// <summary>The database failed or could not be reached, also when wrapped (by an execution strategy that gave up, say).</summary>
+    public static bool IsDatabaseFailure(Exception e)
+    {
+        if (e is TimeoutException) return true;
+        for (var x = e; x is not null and not AuditUnavailableException; x = x.InnerException)
+            if (x is DbException or Microsoft.EntityFrameworkCore.DbUpdateException) return true;
+        return false;
+    }
 
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {

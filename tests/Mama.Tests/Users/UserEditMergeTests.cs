@@ -64,6 +64,23 @@ public abstract class UserEditMergeTests(MamaApp app)
         Assert.Equal(won, (await db.KeyUsers.AsNoTracking().SingleAsync(u => u.UserId == id)).Organization);
     }
 
+    [Fact]
+    public async Task TenConcurrentDifferencesNeverLoseOneThatWasAnsweredAsSaved()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, services: ["billing"]))[0];
+        var names = Enumerable.Range(0, 10).Select(i => $"svc-{i}").ToList();
+
+        var responses = await Task.WhenAll(names.Select(n => admin.SendAsync(Patch(id, new { allowed_services = new { add = new[] { n }, remove = new[] { "billing" } } }))));
+
+        // Each is merged or refused as changed meanwhile; none is answered as saved and then lost.
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
+        var saved = names.Where((_, i) => responses[i].StatusCode == HttpStatusCode.OK).ToList();
+        Assert.NotEmpty(saved);
+        await using var db = app.NewDbContext();
+        Assert.Equal(string.Join('\n', saved.Order(StringComparer.Ordinal)), (await db.KeyUsers.AsNoTracking().SingleAsync(u => u.UserId == id)).ServiceNames);
+    }
+
     [Theory]
     [InlineData("""{"mode": "add", "values": ["a"], "add": ["b"]}""")]
     [InlineData("""{"add": ["a"], "remove": ["a"]}""")]
