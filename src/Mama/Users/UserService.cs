@@ -362,14 +362,15 @@ public sealed partial class UserService(
 
     /// <summary>
     /// An organisation or extra info edited from what the client saw applies only while that field is still as it saw it:
-    /// a change made meanwhile by someone else is never overwritten unseen.
+    /// a change made meanwhile by someone else is never overwritten unseen (unless it already is what this edit asks).
     /// </summary>
     private async Task RequireUnchangedMeanwhileAsync(EditUsersRequest request, List<User> users, IReadOnlyList<string> ids, Actor actor, CancellationToken ct)
     {
         var stale = users.SelectMany(u => new[]
         {
-            request.ExpectedOrganization is { } organization && organization.Trim() != u.Organization ? $"the organisation of '{u.UserId}' (now \"{u.Organization}\")" : null,
-            request.ExpectedExtraInfo is { } extraInfo && extraInfo != u.ExtraInfo ? $"the extra info of '{u.UserId}'" : null,
+            request.ExpectedOrganization is { } organization && organization.Trim() != u.Organization && request.Organization?.Trim() != u.Organization
+                ? $"the organisation of '{u.UserId}' (now \"{u.Organization}\")" : null,
+            request.ExpectedExtraInfo is { } extraInfo && extraInfo != u.ExtraInfo && request.ExtraInfo != u.ExtraInfo ? $"the extra info of '{u.UserId}'" : null,
         }).OfType<string>().ToList();
         if (stale.Count == 0) return;
         await audit.WriteAsync(new AuditEntry(actor, "user.update", AuditResult.Failure, 409, ids, new { changed_meanwhile = stale.Count }, "changed by someone else meanwhile"), ct);
