@@ -16,7 +16,8 @@ public sealed class UiSession(
     AuthenticationStateProvider authState,
     NavigationManager navigation,
     ISnackbar snackbar,
-    IStringLocalizer<UiSession> L)
+    IStringLocalizer<UiSession> L,
+    ILogger<UiSession> logger)
 {
     public string? ClientIp { get; set; }
 
@@ -55,6 +56,25 @@ public sealed class UiSession(
         catch (ProblemException problem)
         {
             snackbar.Add(Describe(problem), Severity.Error);
+            return false;
+        }
+        // Anything else must not end the circuit either: the admin reads what happened and the page stays usable.
+        catch (AuditUnavailableException e)
+        {
+            logger.LogError(e, "Audit log unavailable; a UI action was refused");
+            snackbar.Add(ProblemExceptionHandler.AuditUnavailable(e), Severity.Error);
+            return false;
+        }
+        catch (Exception e) when (ProblemExceptionHandler.IsDatabaseFailure(e))
+        {
+            logger.LogError(e, "Database failure in a UI action");
+            snackbar.Add(ProblemExceptionHandler.DatabaseUnavailable, Severity.Error);
+            return false;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Unexpected error in a UI action");
+            snackbar.Add(L["UnexpectedError"], Severity.Error);
             return false;
         }
     }

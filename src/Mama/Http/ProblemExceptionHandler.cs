@@ -8,6 +8,20 @@ namespace Mama.Http;
 /// <summary>The one place where exceptions become problem+json. No stack trace or exception text of an unexpected error leaves the process.</summary>
 public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
+    // The 503 words, shared with the admin UI so that a page says what the REST API says.
+    public const string DatabaseUnavailable = "The database is unavailable right now. Nothing was changed; try again shortly.";
+
+    public static string AuditUnavailable(AuditUnavailableException audit) => audit.Message + " The request was refused so that nothing goes unaudited; try again shortly.";
+
+    /// <summary>The database failed or could not be reached, also when wrapped (by an execution strategy that gave up, say).</summary>
+    public static bool IsDatabaseFailure(Exception e)
+    {
+        if (e is TimeoutException) return true;
+        for (var x = e; x is not null and not AuditUnavailableException; x = x.InnerException)
+            if (x is DbException or Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException) return true;
+        return false;
+    }
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         ProblemDetails problem;
@@ -41,12 +55,12 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 break;
             case AuditUnavailableException audit:
                 logger.LogError(exception, "Audit log unavailable; refusing the request");
-                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = audit.Message + " The request was refused so that nothing goes unaudited; try again shortly." };
+                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = AuditUnavailable(audit) };
                 http.Response.Headers.RetryAfter = "1";
                 break;
-            case DbException or Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException or TimeoutException:
+            case var failure when IsDatabaseFailure(failure):
                 logger.LogError(exception, "Database failure");
-                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = "The database is unavailable right now. Nothing was changed; try again shortly." };
+                problem = new ProblemDetails { Status = 503, Title = "Service unavailable", Detail = DatabaseUnavailable };
                 break;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 return true;

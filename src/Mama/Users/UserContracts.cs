@@ -6,9 +6,15 @@ namespace Mama.Users;
 public sealed record NewUserRequest(string? UserId, string? Organization, IReadOnlyList<string>? AllowedModels, IReadOnlyList<string>? AllowedServices, string? ExtraInfo);
 public sealed record CreateUsersRequest(IReadOnlyList<NewUserRequest?>? Users, bool AllowUnknownModels = false);
 
-public sealed record SetEditRequest(string? Mode, IReadOnlyList<string>? Values);
-public sealed record EditUserRequest(string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false);
-public sealed record EditUsersRequest(IReadOnlyList<string>? UserIds, string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false);
+/// <summary>Either <c>mode</c> (replace, add or remove) with <c>values</c>, or <c>add</c> and/or <c>remove</c> lists applied together.</summary>
+public sealed record SetEditRequest(string? Mode, IReadOnlyList<string>? Values, IReadOnlyList<string>? Add = null, IReadOnlyList<string>? Remove = null);
+
+/// <param name="ExpectedOrganization">When given, the edit applies only if the organisation is still this (409 otherwise).</param>
+/// <param name="ExpectedExtraInfo">When given, the edit applies only if the extra info is still this (409 otherwise).</param>
+public sealed record EditUserRequest(string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false,
+    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
+public sealed record EditUsersRequest(IReadOnlyList<string>? UserIds, string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false,
+    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
 public sealed record DeleteUsersRequest(IReadOnlyList<string>? UserIds);
 
 public sealed record UserResponse(

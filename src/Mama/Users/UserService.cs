@@ -83,6 +83,17 @@ public sealed partial class UserService(
         return new UserPage(items, total, page, pageSize);
     }
 
+    /// <summary>One user as lists show it (the key as a preview): what an edit dialog reloads.</summary>
+    public async Task<UserResponse> GetAsync(string userId, Actor actor, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
+        await audit.WriteAsync(user is null
+            ? new AuditEntry(actor, "user.read", AuditResult.Failure, 404, [userId], Reason: "no such user")
+            : new AuditEntry(actor, "user.read", AuditResult.Success, 200, [userId]), ct);
+        return user is null ? throw ProblemException.NotFound($"No user '{userId}'.") : ToResponse(user);
+    }
+
     /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
     public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
     {
@@ -193,14 +204,16 @@ public sealed partial class UserService(
         var errors = new Dictionary<string, string[]>();
         if (UserValidation.CheckOrganization(request.Organization) is { } orgError) errors["organization"] = [orgError];
         if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) errors["extra_info"] = [infoError];
-        var modelEdit = ParseSetEdit(request.AllowedModels, "allowed_models", errors);
-        var serviceEdit = ParseSetEdit(request.AllowedServices, "allowed_services", errors);
+        var modelEdit = SetEdit.Parse(request.AllowedModels, "allowed_models", errors);
+        var serviceEdit = SetEdit.Parse(request.AllowedServices, "allowed_services", errors);
         if (request.Organization is null && request.ExtraInfo is null && request.AllowedModels is null && request.AllowedServices is null)
             errors["request"] = ["Say what to change: organization, extra_info, allowed_models or allowed_services."];
-        if (errors.Count == 0 && modelEdit is { Mode: not SetEditMode.Remove } && !request.AllowUnknownModels)
+        if (errors.Count == 0 && modelEdit is not null && !request.AllowUnknownModels)
         {
-            var unknown = await UnknownModelsAsync(modelEdit.Values, ct);
-            if (unknown.Count > 0) errors["allowed_models.values"] = ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
+            var unknown = await UnknownModelsAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), ct);
+            if (unknown.Count > 0)
+                errors[request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values"] =
+                    ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
         }
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
@@ -208,6 +221,7 @@ public sealed partial class UserService(
         var users = await db.KeyUsers.Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
             .Where(u => ids.Contains(u.UserId) && u.DeletedAt == null).ToListAsync(ct);
         await RequireAllFoundAsync(ids, users, actor, "user.update", ct);
+        await RequireUnchangedMeanwhileAsync(request, users, ids, actor, ct);
 
         var now = clock.GetUtcNow();
         var changed = new List<UserChange>();
@@ -354,29 +368,35 @@ public sealed partial class UserService(
         return names;
     }
 
-    /// <summary>Applies a set edit to one user's models or services; the change, or null when they were already as asked.</summary>
-    private static FieldChange? ApplySetEdit(SetEdit? edit, IReadOnlyList<string> current, Action<IEnumerable<string>> set)
+    /// <summary>Applies the set edits to one user's models or services; the change, or null when they were already as asked.</summary>
+    private static FieldChange? ApplySetEdit(IReadOnlyList<SetEdit>? edits, IReadOnlyList<string> current, Action<IEnumerable<string>> set)
     {
-        if (edit is null) return null;
-        var after = edit.ApplyTo(current).ToList();
+        if (edits is null) return null;
+        var after = SetEdit.ApplyAll(edits, current).ToList();
         if (current.SequenceEqual(after)) return null;
         var before = current.ToList();
         set(after);
         return new FieldChange(before, after);
     }
 
-    private static SetEdit? ParseSetEdit(SetEditRequest? request, string field, Dictionary<string, string[]> errors)
+    /// <summary>
+    /// An organisation or extra info edited from what the client saw applies only while that field is still as it saw it:
+    /// a change made meanwhile by someone else is never overwritten unseen (unless it already is what this edit asks).
+    /// </summary>
+    private async Task RequireUnchangedMeanwhileAsync(EditUsersRequest request, List<User> users, IReadOnlyList<string> ids, Actor actor, CancellationToken ct)
     {
-        if (request is null) return null;
-        var mode = SetEdit.ParseMode(request.Mode);
-        if (mode is null) errors[field + ".mode"] = ["Must be replace, add or remove."];
-        if (request.Values is null) errors[field + ".values"] = ["Required (an empty list is allowed with replace)."];
-        else if (!UserValidation.CheckNames(request.Values, field + ".values", errors)) return null;
-        return mode is null || request.Values is null ? null : new SetEdit(mode.Value, Distinct(request.Values));
+        var stale = users.SelectMany(u => new[]
+        {
+            request.ExpectedOrganization is { } organization && organization.Trim() != u.Organization && request.Organization?.Trim() != u.Organization
+                ? $"the organisation of '{u.UserId}' (now \"{u.Organization}\")" : null,
+            request.ExpectedExtraInfo is { } extraInfo && extraInfo != u.ExtraInfo && request.ExtraInfo != u.ExtraInfo ? $"the extra info of '{u.UserId}'" : null,
+        }).OfType<string>().ToList();
+        if (stale.Count == 0) return;
+        await audit.WriteAsync(new AuditEntry(actor, "user.update", AuditResult.Failure, 409, ids, new { changed_meanwhile = stale.Count }, "changed by someone else meanwhile"), ct);
+        throw ProblemException.Conflict($"Someone else changed {string.Join("; ", stale.Take(20))} meanwhile. Nothing was saved; reload to see the current values.");
     }
 
-    private static List<string> Distinct(IEnumerable<string>? names) =>
-        (names ?? []).Select(n => n.Trim()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    private static List<string> Distinct(IEnumerable<string>? names) => SetEdit.Normalize(names);
 
     private static async Task SaveOrConflictAsync(MamaDbContext db, CancellationToken ct)
     {

@@ -39,7 +39,8 @@ public static class UsersApi
         TypedResults.Ok(await users.EditAsync(request, Actor.From(http), ct));
 
     private static async Task<Ok<EditUsersResponse>> EditOneAsync(string userId, EditUserRequest request, HttpContext http, UserService users, CancellationToken ct) =>
-        TypedResults.Ok(await users.EditAsync(new EditUsersRequest([userId], request.Organization, request.ExtraInfo, request.AllowedModels, request.AllowedServices, request.AllowUnknownModels), Actor.From(http), ct));
+        TypedResults.Ok(await users.EditAsync(new EditUsersRequest([userId], request.Organization, request.ExtraInfo, request.AllowedModels, request.AllowedServices, request.AllowUnknownModels,
+            request.ExpectedOrganization, request.ExpectedExtraInfo), Actor.From(http), ct));
 
     private static async Task<Ok<DeleteUsersResponse>> DeleteManyAsync(DeleteUsersRequest request, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.DeleteAsync(request.UserIds, Actor.From(http), ct));

@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Mama.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Mama.Tests.Audit;
 
@@ -12,7 +10,7 @@ namespace Mama.Tests.Audit;
 public abstract class AuditFaultTests(MamaApp app)
 {
     /// <summary>Takes the write lock on the audit table (the whole file on SQLite) and holds it until disposed.</summary>
-    protected abstract Task<IAsyncDisposable> LockAuditTableAsync();
+    private Task<IAsyncDisposable> LockAuditTableAsync() => TableLock.HoldAsync(app.Database, "audit_events");
 
     [Fact]
     public async Task RequestsThatTimedOutOnTheAuditAnswer503AndNeverAppearInTheLogAndReadinessFollowsTheWriter()
@@ -82,25 +80,5 @@ public abstract class AuditFaultTests(MamaApp app)
     }
 }
 
-public sealed class AuditFaultTestsOnSqlite(SqliteApp app) : AuditFaultTests(app), IClassFixture<SqliteApp>
-{
-    protected override async Task<IAsyncDisposable> LockAuditTableAsync()
-    {
-        var settings = new SqliteConnectionStringBuilder(app.Database.ConnectionString) { Pooling = false };
-        var connection = new SqliteConnection(settings.ToString());
-        await connection.OpenAsync();
-        await using (var begin = new SqliteCommand("BEGIN EXCLUSIVE", connection)) await begin.ExecuteNonQueryAsync();
-        return connection; // closing it rolls the transaction back
-    }
-}
-
-public sealed class AuditFaultTestsOnPostgres(PostgresApp app) : AuditFaultTests(app), IClassFixture<PostgresApp>
-{
-    protected override async Task<IAsyncDisposable> LockAuditTableAsync()
-    {
-        var connection = new NpgsqlConnection(app.Database.ConnectionString);
-        await connection.OpenAsync();
-        await using (var begin = new NpgsqlCommand("""BEGIN; LOCK TABLE "audit_events" IN ACCESS EXCLUSIVE MODE""", connection)) await begin.ExecuteNonQueryAsync();
-        return connection;
-    }
-}
+public sealed class AuditFaultTestsOnSqlite(SqliteApp app) : AuditFaultTests(app), IClassFixture<SqliteApp>;
+public sealed class AuditFaultTestsOnPostgres(PostgresApp app) : AuditFaultTests(app), IClassFixture<PostgresApp>;

@@ -146,8 +146,8 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
 
         // Services: add "search" — one user has it already.
         dialog.Act(() => Radio(dialog, "edit-services", "Add").Click());
-        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] input[type=text]")), Wait);
-        dialog.Act(() => dialog.Find("[data-testid=edit-services] input[type=text]").Input("search"));
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] textarea")), Wait);
+        dialog.Act(() => dialog.Find("[data-testid=edit-services] textarea").Input("search"));
         dialog.WaitForAssertion(() => Assert.Equal("2 of 3 users will change (services for 2); 1 are already as asked.", Preview(dialog)), Wait);
 
         // Models: remove gpt-4o from all three as well — their last model, so their keys get blocked.
@@ -246,6 +246,23 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         Assert.Contains(",billing,\"'\r=1+2\",synced,", csv);
     }
 
+    [Fact]
+    public async Task AnUnexpectedFailureIsSaidInWordsAndThePageKeepsWorking()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, organization: tag))[0];
+        await using var ui = new UiTest(app);
+        ui.JSInterop.Setup<bool>("mama.copy", _ => true).SetException(new Microsoft.JSInterop.JSException("navigator.clipboard is undefined"));
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        page.Act(() => page.Find($"button[aria-label='Copy the key of {id}']").Click());
+        ui.Providers.WaitForAssertion(() => Assert.Contains("An unexpected error occurred;", ui.Providers.Find(".mud-snackbar").TextContent), Wait);
+
+        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+        page.WaitForAssertion(() => Assert.Equal(app.LiteLlm.FindKeyByAlias(id)!.Key, page.Find("[data-testid=key]").TextContent.Trim()), Wait);
+    }
+
     [Theory]
     [InlineData("u1,acme,gpt-4o;claude,billing|search,note", "u1", "acme", "claude gpt-4o", "billing, search", "note")]
     [InlineData("u2\tbeta\tgpt-4o\t\t", "u2", "beta", "gpt-4o", "", "")]
@@ -275,7 +292,7 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     private static string Tag() => "org-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>The page searching for the term: typed into the (debounced) search box, or given in the address.</summary>
-    private static async Task<IRenderedComponent<UsersPage>> SearchAsync(UiTest ui, string term, int expectedRows, bool typed = false)
+    internal static async Task<IRenderedComponent<UsersPage>> SearchAsync(UiTest ui, string term, int expectedRows, bool typed = false)
     {
         IRenderedComponent<UsersPage> page;
         if (typed)

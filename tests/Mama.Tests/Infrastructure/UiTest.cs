@@ -21,6 +21,12 @@ namespace Mama.Tests.Infrastructure;
 public sealed class UiTest : BunitContext
 {
     public UiTest(MamaApp app, string username = "admin", string role = Roles.SuperAdmin, string culture = "en")
+        : this(app.Host, username, role, culture)
+    {
+    }
+
+    /// <summary>Pages on one particular host of the app (a second instance with its own settings, say).</summary>
+    public UiTest(MamaHost host, string username = "admin", string role = Roles.SuperAdmin, string culture = "en")
     {
         CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(culture);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -31,11 +37,11 @@ public sealed class UiTest : BunitContext
             o.PopoverOptions.CheckForPopoverProvider = false;
         });
         Services.AddLocalization();
-        Services.AddSingleton(app.Service<UserService>());
-        Services.AddSingleton(app.Service<AdminActions>());
-        Services.AddSingleton(app.Service<ApiClientService>());
-        Services.AddSingleton(app.Service<AuditQueries>());
-        Services.AddSingleton(app.Service<ModelCatalog>());
+        Services.AddSingleton(host.Services.GetRequiredService<UserService>());
+        Services.AddSingleton(host.Services.GetRequiredService<AdminActions>());
+        Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());
+        Services.AddSingleton(host.Services.GetRequiredService<AuditQueries>());
+        Services.AddSingleton(host.Services.GetRequiredService<ModelCatalog>());
         Services.AddScoped<UiSession>();
         Auth = AddAuthorization();
         Auth.SetAuthorized(username);

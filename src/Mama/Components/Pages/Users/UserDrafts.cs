@@ -54,6 +54,38 @@ public static class UserDrafts
     public static IReadOnlyList<string> SplitNames(string? text) =>
         (text ?? "").Split([';', '|', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
+    /// <summary>Names one per line, as the edit dialogs take them: a name may hold ',', ';' or '|', never a line break.</summary>
+    public static IReadOnlyList<string> SplitLines(string? text) =>
+        (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
+
+    public static string JoinLines(IEnumerable<string> names) => string.Join('\n', names);
+
+    /// <summary>
+    /// The edit of one user as the differences from what was loaded: sets as add/remove lists, organisation and
+    /// extra info only when changed and only while still as loaded. Null when nothing changed.
+    /// </summary>
+    public static EditUsersRequest? Changes(UserResponse loaded, string? organization, string? extraInfo, IEnumerable<string> models, IEnumerable<string> services, bool allowUnknownModels)
+    {
+        var newOrganization = (organization ?? "").Trim() != loaded.Organization ? (organization ?? "").Trim() : null;
+        var newExtraInfo = (extraInfo ?? "") != loaded.ExtraInfo ? extraInfo ?? "" : null;
+        var modelEdit = Difference(loaded.AllowedModels, models);
+        var serviceEdit = Difference(loaded.AllowedServices, services);
+        if (newOrganization is null && newExtraInfo is null && modelEdit is null && serviceEdit is null) return null;
+        return new EditUsersRequest([loaded.UserId], newOrganization, newExtraInfo, modelEdit, serviceEdit, allowUnknownModels,
+            ExpectedOrganization: newOrganization is null ? null : loaded.Organization,
+            ExpectedExtraInfo: newExtraInfo is null ? null : loaded.ExtraInfo);
+    }
+
+    /// <summary>The names added and removed, or null when the set is as loaded.</summary>
+    public static SetEditRequest? Difference(IEnumerable<string> loaded, IEnumerable<string> now)
+    {
+        var before = loaded.ToHashSet(StringComparer.Ordinal);
+        var after = now.ToHashSet(StringComparer.Ordinal);
+        var add = after.Except(before).Order(StringComparer.Ordinal).ToList();
+        var remove = before.Except(after).Order(StringComparer.Ordinal).ToList();
+        return add.Count == 0 && remove.Count == 0 ? null : new SetEditRequest(null, null, add, remove);
+    }
+
     /// <param name="servedModels">The proxy's models, or null when unknown (then models are left to the server to check).</param>
     public static IReadOnlyList<DraftCheck> Check(IReadOnlyList<UserDraft> rows, IReadOnlySet<string>? servedModels)
     {

@@ -51,9 +51,10 @@ public sealed partial class UsersPage
             models = await Catalog.GetAsync(CancellationToken.None);
             served = models.Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         }
-        catch (Http.ProblemException)
+        catch (Exception)
         {
-            modelsUnavailable = true; // then no model is marked red: unknown is not the same as gone
+            // The proxy's list is a help, not the page: then no model is marked red (unknown is not the same as gone).
+            modelsUnavailable = true;
         }
     }
 
@@ -163,7 +164,7 @@ public sealed partial class UsersPage
     private async Task OpenUserAsync(DataGridRowClickEventArgs<UserResponse> row)
     {
         var dialog = await Dialogs.ShowAsync<EditUserDialog>(L["EditUser", row.Item.UserId],
-            new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() } },
+            new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
             new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true });
         if (await dialog.Result is { Canceled: false }) await grid.ReloadServerData();
     }
@@ -232,8 +233,9 @@ public sealed partial class UsersPage
     private async Task CopyKeyAsync(UserResponse user)
     {
         if (await KeyAsync(user) is not { } key) return;
-        var copied = await Js.InvokeAsync<bool>("mama.copy", key);
-        Snackbar.Add(copied ? L["KeyCopied", user.UserId] : L["CopyFailed"], copied ? Severity.Success : Severity.Warning);
+        var copied = false;
+        if (await Ui.RunAsync(async _ => copied = await Js.InvokeAsync<bool>("mama.copy", key)))
+            Snackbar.Add(copied ? L["KeyCopied", user.UserId] : L["CopyFailed"], copied ? Severity.Success : Severity.Warning);
     }
 
     private async Task RetryAsync(UserResponse user)
@@ -259,7 +261,7 @@ public sealed partial class UsersPage
                     u.UserId, u.Organization, string.Join(';', u.AllowedModels), string.Join(';', u.AllowedServices), u.ExtraInfo,
                     u.SyncState, u.CreatedAt.ToString("O"), u.UpdatedAt.ToString("O"),
                 }));
-            await Js.InvokeVoidAsync("mama.download", $"mama-users-{DateTime.UtcNow:yyyyMMdd-HHmm}.csv", "text/csv", csv);
+            await Ui.RunAsync(async _ => await Js.InvokeVoidAsync("mama.download", $"mama-users-{DateTime.UtcNow:yyyyMMdd-HHmm}.csv", "text/csv", csv));
         }
         finally
         {
