@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,6 +15,7 @@ public sealed partial class AdminService(
     MamaDbContext db,
     SignInThrottle throttle,
     AuditLog audit,
+    SessionService sessions,
     TimeProvider clock)
 {
     private const string InvalidCredentials = "Invalid username or password.";
@@ -73,6 +75,7 @@ public sealed partial class AdminService(
         account.MustChangePassword = false;
         await SaveAuditedAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Success, 204, Detail: new { username }),
             () => accounts.ChangePasswordAsync(account, currentPassword!, newPassword!));
+        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordChanged, ct);
     }
 
     public async Task<AdminListResponse> ListAsync(CancellationToken ct = default)
@@ -135,6 +138,7 @@ public sealed partial class AdminService(
                 await SaveAuditedAsync(new AuditEntry(actor, "admin.delete", AuditResult.Success, 204, Detail: new { username = current!.UserName }),
                     () => accounts.DeleteAsync(current));
                 await tx.CommitAsync(ct);
+                await sessions.EndAllAsync(current.Id, SessionEndReasons.AccountDeleted, ct);
                 return;
             }
         }
@@ -163,6 +167,7 @@ public sealed partial class AdminService(
         // A new stamp ends the account's existing tokens and cookie sessions.
         await SaveAuditedAsync(new AuditEntry(actor, "admin.password_reset", AuditResult.Success, 204, Detail: new { username = account.UserName }),
             () => accounts.UpdateSecurityStampAsync(account));
+        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordReset, ct);
         await throttle.ClearAsync(throttle.HashName(account.UserName!), ct);
     }
 

@@ -1,6 +1,7 @@
 using Mama.Audit;
 using Mama.Http;
 using Mama.Security;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Localization;
@@ -16,6 +17,7 @@ public sealed class UiSession(
     AuthenticationStateProvider authState,
     NavigationManager navigation,
     ISnackbar snackbar,
+    SessionService sessions,
     IStringLocalizer<UiSession> L)
 {
     public string? ClientIp { get; set; }
@@ -33,6 +35,12 @@ public sealed class UiSession(
         if (state.User.Identity?.IsAuthenticated != true)
         {
             RedirectToLogin();
+            return false;
+        }
+        // Checked before every action, so a page left open after its session ended elsewhere cannot save.
+        if (await sessions.EndReasonAsync(SessionService.IdOf(state.User), activity: true) is { } ended)
+        {
+            navigation.GoAndReturn("/login", ended);
             return false;
         }
         if (PasswordChanged.IsRequired(state.User))

@@ -1,5 +1,6 @@
 using Mama.Admins;
 using Mama.Security;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -20,7 +21,10 @@ public static class UiSetup
         services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
         services.AddScoped<IUserClaimsPrincipalFactory<AdminAccount>, AdminClaimsFactory>();
         services.AddScoped<UiSession>();
-        services.AddOptions<UiOptions>().BindConfiguration("Mama:Ui");
+        services.AddOptions<UiOptions>().BindConfiguration("Mama:Ui")
+            .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.AbsoluteLifetime > TimeSpan.Zero && o.SessionCheckInterval > TimeSpan.Zero,
+                "Mama:Ui:IdleTimeout, Mama:Ui:AbsoluteLifetime and Mama:Ui:SessionCheckInterval must be positive durations (hh:mm:ss).")
+            .ValidateOnStart();
         services.AddLocalization();
         services.AddMudServices(o =>
         {
@@ -39,8 +43,10 @@ public static class UiSetup
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-        app.MapPost("/logout", async (SignInManager<AdminAccount> signIn) =>
+        app.MapPost("/logout", async (HttpContext http, SignInManager<AdminAccount> signIn, SessionService sessions) =>
         {
+            // Exactly this browser's session: the same admin stays signed in elsewhere.
+            await sessions.EndAsync(SessionService.IdOf(http.User), SessionEndReasons.SignedOut, http.RequestAborted);
             await signIn.SignOutAsync();
             return Results.Redirect("/login");
         }).RequireAuthorization(Policies.Account);

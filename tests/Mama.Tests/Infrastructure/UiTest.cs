@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using Bunit;
 using Bunit.TestDoubles;
 using Mama.Admins;
@@ -6,6 +7,7 @@ using Mama.ApiClients;
 using Mama.Audit;
 using Mama.Components;
 using Mama.LiteLlm;
+using Mama.Sessions;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +22,8 @@ namespace Mama.Tests.Infrastructure;
 /// </summary>
 public sealed class UiTest : BunitContext
 {
-    public UiTest(MamaApp app, string username = "admin", string role = Roles.SuperAdmin, string culture = "en")
+    /// <param name="sessionId">The UI session the page runs in (one signed in through HTTP); a new one for <paramref name="username"/> if null.</param>
+    public UiTest(MamaApp app, string username = "admin", string role = Roles.SuperAdmin, string culture = "en", string? sessionId = null)
     {
         CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(culture);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -36,10 +39,13 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(app.Service<ApiClientService>());
         Services.AddSingleton(app.Service<AuditQueries>());
         Services.AddSingleton(app.Service<ModelCatalog>());
+        Services.AddSingleton(app.Service<SessionService>());
         Services.AddScoped<UiSession>();
+        SessionId = sessionId ?? StartSession(app, username);
         Auth = AddAuthorization();
         Auth.SetAuthorized(username);
         Auth.SetRoles(role);
+        Auth.SetClaims(new Claim(SessionService.Claim, SessionId));
         Providers = Render(builder =>
         {
             builder.OpenComponent<MudPopoverProvider>(0);
@@ -53,8 +59,18 @@ public sealed class UiTest : BunitContext
 
     public BunitAuthorizationContext Auth { get; }
 
+    /// <summary>The UI session whose id the page's user carries, as the auth cookie would.</summary>
+    public string SessionId { get; }
+
     /// <summary>Where dialogs, menus and snackbars render.</summary>
     public IRenderedComponent<IComponent> Providers { get; }
+
+    private static string StartSession(MamaApp app, string username)
+    {
+        using var db = app.NewDbContext();
+        var accountId = db.Users.Where(a => a.UserName == username).Select(a => a.Id).FirstOrDefault() ?? username;
+        return app.Service<SessionService>().StartAsync(accountId).GetAwaiter().GetResult();
+    }
 }
 
 public static class UiTestExtensions
