@@ -1,7 +1,7 @@
 using Mama.Admins;
 using Mama.Audit;
-using Mama.Sessions;
 using Mama.LiteLlmEmulator;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 
