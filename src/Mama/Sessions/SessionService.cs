@@ -22,6 +22,8 @@ public sealed class SessionService(IDbContextFactory<MamaDbContext> dbFactory, I
     public const string Claim = "mama_sid";
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxTouchInterval = TimeSpan.FromSeconds(30);
+    /// <summary>How long a session's row is kept after it could last have worked, for whoever investigates.</summary>
+    public static readonly TimeSpan KeepEnded = TimeSpan.FromDays(30);
 
     private readonly ConcurrentDictionary<string, Known> _known = new(StringComparer.Ordinal);
     private long _nextPruneTicks;
@@ -43,6 +45,9 @@ public sealed class SessionService(IDbContextFactory<MamaDbContext> dbFactory, I
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         db.UiSessions.Add(new UiSessionRecord { Id = id, AccountId = accountId, CreatedAt = now, LastSeenAt = now });
         await db.SaveChangesAsync(ct);
+        // Sign-ins are rare and the table small: the place to forget sessions nobody can use any more.
+        var forgetBefore = now - options.Value.AbsoluteLifetime - KeepEnded;
+        await db.UiSessions.Where(s => s.CreatedAt < forgetBefore).ExecuteDeleteAsync(ct);
         _known[id] = new Known(accountId, now, now, null, now);
         return id;
     }

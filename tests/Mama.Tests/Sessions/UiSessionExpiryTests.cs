@@ -66,6 +66,27 @@ public abstract class UiSessionExpiryTests(MamaApp app)
     }
 
     [Fact]
+    public async Task SessionsThatCannotWorkAnyMoreAreForgottenAMonthLaterWhenSomeoneSignsIn()
+    {
+        var longAgo = DateTimeOffset.UtcNow - TimeSpan.FromHours(12) - SessionService.KeepEnded - TimeSpan.FromMinutes(1);
+        var recently = DateTimeOffset.UtcNow - TimeSpan.FromDays(2);
+        var (old, ended) = ("old-" + Guid.NewGuid().ToString("N"), "ended-" + Guid.NewGuid().ToString("N"));
+        await using (var db = app.NewDbContext())
+        {
+            db.UiSessions.Add(new UiSessionRecord { Id = old, AccountId = "gone", CreatedAt = longAgo, LastSeenAt = longAgo });
+            db.UiSessions.Add(new UiSessionRecord { Id = ended, AccountId = "gone", CreatedAt = recently, LastSeenAt = recently, EndedAt = recently, EndReason = SessionEndReasons.SignedOut });
+            await db.SaveChangesAsync();
+        }
+        var (username, password, _) = await app.NewAdminAsync();
+
+        await SignedInAsync(app.Host, username, password);
+
+        await using var check = app.NewDbContext();
+        Assert.False(await check.UiSessions.AnyAsync(s => s.Id == old));
+        Assert.True(await check.UiSessions.AnyAsync(s => s.Id == ended));
+    }
+
+    [Fact]
     public async Task AnOpenPageWhoseSessionWasSignedOutElsewhereCannotSaveAndGoesToSignIn()
     {
         var name = "stale-tab-" + Guid.NewGuid().ToString("N")[..8];
