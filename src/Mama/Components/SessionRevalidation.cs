@@ -33,6 +33,8 @@ public sealed class SessionRevalidation(
     IOptions<IdentityOptions> identity,
     IOptions<UiOptions> options) : RevalidatingServerAuthenticationStateProvider(loggerFactory)
 {
+    private readonly ILogger _logger = loggerFactory.CreateLogger<SessionRevalidation>();
+
     protected override TimeSpan RevalidationInterval => options.Value.SessionCheckInterval;
 
     /// <summary>Why this circuit's session ended (<see cref="SessionEndReasons"/>), once it has.</summary>
@@ -40,11 +42,20 @@ public sealed class SessionRevalidation(
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
     {
-        EndReason = await sessions.EndReasonAsync(SessionService.IdOf(state.User), activity: false, ct);
-        if (EndReason is not null) return false;
-        if (await StampIsCurrentAsync(state)) return true;
-        EndReason = SessionEndReasons.Ended;
-        return false;
+        try
+        {
+            EndReason = await sessions.EndReasonAsync(SessionService.IdOf(state.User), activity: false, ct);
+            if (EndReason is not null) return false;
+            if (await StampIsCurrentAsync(state)) return true;
+            EndReason = SessionEndReasons.Ended;
+            return false;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // A database blip must not sign out every open page (the base class would): each action still checks the session.
+            _logger.LogWarning(e, "The open page's session could not be checked; checking again later.");
+            return true;
+        }
     }
 
     private async Task<bool> StampIsCurrentAsync(AuthenticationState state)
