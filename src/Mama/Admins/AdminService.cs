@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,6 +15,7 @@ public sealed partial class AdminService(
     MamaDbContext db,
     SignInThrottle throttle,
     AuditLog audit,
+    SessionService sessions,
     TimeProvider clock)
 {
     private const string InvalidCredentials = "Invalid username or password.";
@@ -73,6 +75,7 @@ public sealed partial class AdminService(
         account.MustChangePassword = false;
         await SaveAuditedAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Success, 204, Detail: new { username }),
             () => accounts.ChangePasswordAsync(account, currentPassword!, newPassword!));
+        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordChanged, ct);
     }
 
     public async Task<AdminListResponse> ListAsync(CancellationToken ct = default)
@@ -136,7 +139,11 @@ public sealed partial class AdminService(
                     () => accounts.DeleteAsync(current));
             return refused;
         }, ct);
-        if (refusal is null) return;
+        if (refusal is null)
+        {
+            await sessions.EndAllAsync(account.Id, SessionEndReasons.AccountDeleted, ct);
+            return;
+        }
         // Refused outside the transaction: on SQLite it holds the write lock that the audit writer needs.
         await RefuseAsync(actor, "admin.delete", [], refusal.Value.Status, refusal.Value.Reason, refusal.Value.Problem, ct);
     }
@@ -162,6 +169,7 @@ public sealed partial class AdminService(
         // A new stamp ends the account's existing tokens and cookie sessions.
         await SaveAuditedAsync(new AuditEntry(actor, "admin.password_reset", AuditResult.Success, 204, Detail: new { username = account.UserName }),
             () => accounts.UpdateSecurityStampAsync(account));
+        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordReset, ct);
         await throttle.ClearAsync(throttle.HashName(account.UserName!), ct);
     }
 

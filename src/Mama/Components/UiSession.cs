@@ -1,6 +1,7 @@
 using Mama.Audit;
 using Mama.Http;
 using Mama.Security;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Localization;
@@ -16,6 +17,7 @@ public sealed class UiSession(
     AuthenticationStateProvider authState,
     NavigationManager navigation,
     ISnackbar snackbar,
+    SessionService sessions,
     IStringLocalizer<UiSession> L,
     ILogger<UiSession> logger)
 {
@@ -44,6 +46,12 @@ public sealed class UiSession(
         var actor = Actor.From(state.User, ClientIp);
         try
         {
+            // Checked before every action, so a page left open after its session ended elsewhere cannot save.
+            if (await sessions.EndReasonAsync(SessionService.IdOf(state.User), activity: true) is { } ended)
+            {
+                navigation.GoAndReturn("/login", ended);
+                return false;
+            }
             await action(actor);
             if (success is not null) snackbar.Add(success, Severity.Success);
             return true;

@@ -3,6 +3,7 @@ using System.Text;
 using Mama.Admins;
 using Mama.Http;
 using Mama.Security;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -23,7 +24,10 @@ public static class UiSetup
         services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
         services.AddScoped<IUserClaimsPrincipalFactory<AdminAccount>, AdminClaimsFactory>();
         services.AddScoped<UiSession>();
-        services.AddOptions<UiOptions>().BindConfiguration("Mama:Ui");
+        services.AddOptions<UiOptions>().BindConfiguration("Mama:Ui")
+            .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.AbsoluteLifetime > TimeSpan.Zero && o.SessionCheckInterval > TimeSpan.Zero,
+                "Mama:Ui:IdleTimeout, Mama:Ui:AbsoluteLifetime and Mama:Ui:SessionCheckInterval must be positive durations (hh:mm:ss).")
+            .ValidateOnStart();
         services.AddLocalization();
         services.AddMudServices(o =>
         {
@@ -42,11 +46,13 @@ public static class UiSetup
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-        app.MapPost("/logout", async (HttpContext http, IAntiforgery antiforgery, SignInManager<AdminAccount> signIn) =>
+        app.MapPost("/logout", async (HttpContext http, IAntiforgery antiforgery, SignInManager<AdminAccount> signIn, SessionService sessions) =>
         {
             // Another site's form must not be able to sign an admin out: the token comes from mama's own page.
             if (!await antiforgery.IsRequestValidAsync(http))
                 throw ProblemException.BadRequest("The sign-out form is missing its antiforgery token; reload the page and sign out again.");
+            // Exactly this browser's session: the same admin stays signed in elsewhere.
+            await sessions.EndAsync(SessionService.IdOf(http.User), SessionEndReasons.SignedOut, http.RequestAborted);
             await signIn.SignOutAsync();
             return Results.Redirect("/login");
         }).RequireAuthorization(Policies.Account);

@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
+using Mama.Sessions;
 using Mama.Users;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
@@ -21,6 +22,7 @@ public abstract class MamaDbContext(DbContextOptions options)
     public DbSet<ApiClient> ApiClients => Set<ApiClient>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -38,6 +40,15 @@ public abstract class MamaDbContext(DbContextOptions options)
             attempts.ToTable("sign_in_attempts");
             attempts.HasKey(a => a.NameHash);
             attempts.Property(a => a.NameHash).HasMaxLength(64);
+        });
+
+        builder.Entity<UiSessionRecord>(session =>
+        {
+            session.ToTable("ui_sessions");
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.AccountId).HasMaxLength(64);
+            session.Property(s => s.EndReason).HasMaxLength(32);
+            session.HasIndex(s => s.AccountId);
         });
 
         builder.Entity<User>(user =>

@@ -1,8 +1,11 @@
 using System.Security.Claims;
 using Mama.Admins;
 using Mama.ApiClients;
+using Mama.Components;
 using Mama.Data;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -43,7 +46,11 @@ public static class AuthenticationSetup
             .AddPasswordValidator<PasswordRules>();
 
         // A password change or deletion must end existing cookie sessions at once, not after 30 minutes.
-        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero);
+        services.Configure<SecurityStampValidatorOptions>(o =>
+        {
+            o.ValidationInterval = TimeSpan.Zero;
+            o.OnRefreshingPrincipal = SessionCookie.KeepSessionId;
+        });
         services.ConfigureApplicationCookie(o =>
         {
             o.LoginPath = "/login";
@@ -52,9 +59,13 @@ public static class AuthenticationSetup
             o.Cookie.Name = "mama.auth";
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Lax;
-            o.ExpireTimeSpan = TimeSpan.FromHours(8);
-            o.SlidingExpiration = true;
+            // Sign-in turns renewal off (see SessionService.SignInAsync): the cookie ends with the session's absolute lifetime.
+            o.SlidingExpiration = false;
+            SessionCookie.Configure(o);
         });
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<IOptions<UiOptions>>((o, ui) => o.ExpireTimeSpan = ui.Value.AbsoluteLifetime + SessionCookie.Grace);
+        services.AddSingleton<SessionService>();
 
         services.AddAuthentication(o =>
             {

@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.Audit;
 using Mama.LiteLlmEmulator;
+using Mama.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 
@@ -99,7 +100,10 @@ public sealed class MamaE2E : IAsyncLifetime
     public Task EndSessionsAsync(string username) => WithScopeAsync(async services =>
     {
         var accounts = services.GetRequiredService<UserManager<AdminAccount>>();
-        return await accounts.UpdateSecurityStampAsync((await accounts.FindByNameAsync(username))!);
+        var account = (await accounts.FindByNameAsync(username))!;
+        var changed = await accounts.UpdateSecurityStampAsync(account);
+        await services.GetRequiredService<SessionService>().EndAllAsync(account.Id, SessionEndReasons.PasswordReset);
+        return changed;
     });
 }
 

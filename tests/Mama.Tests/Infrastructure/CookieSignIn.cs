@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 
 namespace Mama.Tests.Infrastructure;
 
@@ -19,6 +20,29 @@ public static partial class CookieSignIn
             ["Input.Password"] = password,
             ["ReturnUrl"] = returnUrl,
         }));
+    }
+
+    /// <summary>Signs out as the app bar's button does: the form's antiforgery token from a signed-in page, then the post.</summary>
+    public static async Task<HttpResponseMessage> SignOutAsync(HttpClient browser)
+    {
+        var page = await browser.GetStringAsync("/account");
+        var antiforgery = AntiforgeryField().Match(page);
+        Assert.True(antiforgery.Success, "The signed-in page carries an antiforgery token.");
+        return await browser.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value),
+        }));
+    }
+
+    /// <summary>A browser on <paramref name="host"/> with the cookie jar given: two of them on one jar are two tabs.</summary>
+    public static HttpClient Browser(MamaHost host, CookieContainer jar) => host.CreateDefaultClient(new CookieContainerHandler(jar));
+
+    /// <summary>The jar's cookies as they are now: a tab that kept the old cookie after another one signed out.</summary>
+    public static CookieContainer CopyOf(CookieContainer jar)
+    {
+        var copy = new CookieContainer();
+        copy.Add(jar.GetAllCookies());
+        return copy;
     }
 
     [GeneratedRegex("name=\"(__RequestVerificationToken)\" value=\"([^\"]+)\"")]

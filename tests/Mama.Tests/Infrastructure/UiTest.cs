@@ -1,13 +1,17 @@
 using System.Globalization;
+using System.Security.Claims;
 using Bunit;
 using Bunit.TestDoubles;
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
 using Mama.Components;
+using Mama.Data;
 using Mama.LiteLlm;
+using Mama.Sessions;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
@@ -20,13 +24,14 @@ namespace Mama.Tests.Infrastructure;
 /// </summary>
 public sealed class UiTest : BunitContext
 {
-    public UiTest(MamaApp app, string username = "admin", string role = Roles.SuperAdmin, string culture = "en")
-        : this(app.Host, username, role, culture)
+    /// <param name="sessionId">The UI session the page runs in (one signed in through HTTP); a new one for <paramref name="username"/> if null.</param>
+    public UiTest(MamaApp app, string username = "admin", string role = Roles.SuperAdmin, string culture = "en", string? sessionId = null)
+        : this(app.Host, username, role, culture, sessionId)
     {
     }
 
     /// <summary>Pages on one particular host of the app (a second instance with its own settings, say).</summary>
-    public UiTest(MamaHost host, string username = "admin", string role = Roles.SuperAdmin, string culture = "en")
+    public UiTest(MamaHost host, string username = "admin", string role = Roles.SuperAdmin, string culture = "en", string? sessionId = null)
     {
         CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(culture);
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -42,10 +47,13 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());
         Services.AddSingleton(host.Services.GetRequiredService<AuditQueries>());
         Services.AddSingleton(host.Services.GetRequiredService<ModelCatalog>());
+        Services.AddSingleton(host.Services.GetRequiredService<SessionService>());
         Services.AddScoped<UiSession>();
+        SessionId = sessionId ?? StartSession(host, username);
         Auth = AddAuthorization();
         Auth.SetAuthorized(username);
         Auth.SetRoles(role);
+        Auth.SetClaims(new Claim(SessionService.Claim, SessionId));
         Providers = Render(builder =>
         {
             builder.OpenComponent<MudPopoverProvider>(0);
@@ -59,8 +67,18 @@ public sealed class UiTest : BunitContext
 
     public BunitAuthorizationContext Auth { get; }
 
+    /// <summary>The UI session whose id the page's user carries, as the auth cookie would.</summary>
+    public string SessionId { get; }
+
     /// <summary>Where dialogs, menus and snackbars render.</summary>
     public IRenderedComponent<IComponent> Providers { get; }
+
+    private static string StartSession(MamaHost host, string username)
+    {
+        using var db = host.Services.GetRequiredService<IDbContextFactory<MamaDbContext>>().CreateDbContext();
+        var accountId = db.Users.Where(a => a.UserName == username).Select(a => a.Id).FirstOrDefault() ?? username;
+        return host.Services.GetRequiredService<SessionService>().StartAsync(accountId).GetAwaiter().GetResult();
+    }
 }
 
 public static class UiTestExtensions

@@ -215,6 +215,37 @@ namespace Mama.Data.Migrations.Sqlite
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.Sessions.UiSessionRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AccountId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastSeenAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("ui_sessions", (string)null);
+                });
+
             modelBuilder.Entity("Mama.Users.User", b =>
                 {
                     b.Property<long>("Id")
