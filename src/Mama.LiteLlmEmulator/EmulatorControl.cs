@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Mama.LiteLlmEmulator.Control;
 using Mama.LiteLlmEmulator.Http;
 using Mama.LiteLlmEmulator.Keys;
 using Mama.LiteLlmEmulator.Models;
@@ -46,6 +47,8 @@ public sealed class EmulatorControl
     public TimeProvider Clock { get; }
     public TimeSpan MissingKeyUpdateDelay { get; }
     internal KeyStore Keys { get; } = new();
+    /// <summary>Per-key request counts since the start or the last <see cref="Reset"/>.</summary>
+    public CallLog Calls { get; } = new();
 
     public bool IsDown { get { lock (_gate) { return _down; } } }
 
@@ -139,6 +142,7 @@ public sealed class EmulatorControl
             _legacyDeleteErrors = _options.LegacyDeleteErrors;
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
+        Calls.Clear();
         lock (Keys.Gate)
         {
             Keys.Clear();

@@ -38,6 +38,7 @@ internal static class ControlApi
             Apply(emulator, () => emulator.LegacyDeleteErrors = request.Legacy));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
+        api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
         return app;
     }
 
