@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
+using Mama.LiteLlm;
 using Mama.Users;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
@@ -21,6 +22,7 @@ public abstract class MamaDbContext(DbContextOptions options)
     public DbSet<ApiClient> ApiClients => Set<ApiClient>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<JobLease> JobLeases => Set<JobLease>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -38,6 +40,15 @@ public abstract class MamaDbContext(DbContextOptions options)
             attempts.ToTable("sign_in_attempts");
             attempts.HasKey(a => a.NameHash);
             attempts.Property(a => a.NameHash).HasMaxLength(64);
+        });
+
+        builder.Entity<JobLease>(job =>
+        {
+            job.ToTable("job_leases");
+            job.HasKey(j => j.Name);
+            job.Property(j => j.Name).HasMaxLength(64);
+            job.Property(j => j.Owner).HasMaxLength(64);
+            job.HasData(new JobLease { Name = JobLease.DriftCheck });
         });
 
         builder.Entity<User>(user =>

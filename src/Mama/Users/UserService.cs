@@ -105,6 +105,7 @@ public sealed partial class UserService(
 
     public async Task<UsersChangedResponse> CreateAsync(CreateUsersRequest request, Actor actor, CancellationToken ct)
     {
+        var deadline = InlineDeadline();
         var rows = request.Users ?? throw ProblemException.Validation("users", "Give at least one user.");
         if (rows.Count == 0) throw ProblemException.Validation("users", "Give at least one user.");
         if (rows.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation("users", $"At most {RequestLimits.MaxUserIdsPerCall} users per call; got {rows.Count}.");
@@ -124,7 +125,7 @@ public sealed partial class UserService(
         }
         if (!request.AllowUnknownModels)
         {
-            var unknown = await UnknownModelsAsync(rows.SelectMany(r => r?.AllowedModels ?? []), ct);
+            var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
             for (var i = 0; i < rows.Count; i++)
                 if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.ContainsKey($"users[{i}].allowed_models"))
                     Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).");
@@ -183,12 +184,13 @@ public sealed partial class UserService(
         db.KeyUsers.AddRange(created);
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(created.Select(u => u.Id).ToList(), ct);
+        var outcomes = await SyncInlineAsync(created.Select(u => u.Id).ToList(), deadline);
         return new UsersChangedResponse(await ResponsesAsync(created.Select(u => u.Id).ToList(), ct), outcomes);
     }
 
     public async Task<EditUsersResponse> EditAsync(EditUsersRequest request, Actor actor, CancellationToken ct)
     {
+        var deadline = InlineDeadline();
         var ids = UserValidation.RequireUserIds(request.UserIds);
         var errors = new Dictionary<string, string[]>();
         if (UserValidation.CheckOrganization(request.Organization) is { } orgError) errors["organization"] = [orgError];
@@ -199,7 +201,7 @@ public sealed partial class UserService(
             errors["request"] = ["Say what to change: organization, extra_info, allowed_models or allowed_services."];
         if (errors.Count == 0 && modelEdit is { Mode: not SetEditMode.Remove } && !request.AllowUnknownModels)
         {
-            var unknown = await UnknownModelsAsync(modelEdit.Values, ct);
+            var unknown = await models.UnknownAsync(modelEdit.Values, deadline - clock.GetUtcNow(), ct);
             if (unknown.Count > 0) errors["allowed_models.values"] = ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
         }
         if (errors.Count > 0) throw ProblemException.Validation(errors);
@@ -240,9 +242,7 @@ public sealed partial class UserService(
             // Only what LiteLLM holds (models, organisation in metadata) needs a sync; services and extra info live in mama alone.
             if (changes.ContainsKey("allowed_models") || changes.ContainsKey("organization"))
             {
-                user.SyncState = SyncState.Pending;
-                user.SyncAttempts = 0;
-                user.NextSyncAt = ReconcilerTakesOverAt(now);
+                NeedsSync(db, user, now);
                 toSync.Add(user);
             }
             changed.Add(new UserChange(user.UserId, changes));
@@ -256,7 +256,7 @@ public sealed partial class UserService(
         }));
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(toSync.Select(u => u.Id).ToList(), ct);
+        var outcomes = await SyncInlineAsync(toSync.Select(u => u.Id).ToList(), deadline);
         return new EditUsersResponse(await ResponsesAsync(users.Select(u => u.Id).ToList(), ct), changed, unchanged, outcomes);
     }
 
@@ -275,14 +275,12 @@ public sealed partial class UserService(
             user.UpdatedAt = now;
             user.UpdatedBy = actor.Name;
             user.Version++;
-            user.SyncState = SyncState.Pending;
-            user.SyncAttempts = 0;
-            user.NextSyncAt = ReconcilerTakesOverAt(now);
+            NeedsSync(db, user, now);
             audit.Stage(db, new AuditEntry(actor, "user.delete", AuditResult.Success, 200, [user.UserId], new { organization = user.Organization }));
         }
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(users.Select(u => u.Id).ToList(), ct);
+        var outcomes = await SyncInlineAsync(users.Select(u => u.Id).ToList(), now + liteLlmOptions.Value.InlineSyncBudget);
         return new DeleteUsersResponse(users.Select(u => u.UserId).ToList(), outcomes);
     }
 
@@ -305,11 +303,28 @@ public sealed partial class UserService(
     /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>
     private DateTimeOffset ReconcilerTakesOverAt(DateTimeOffset now) => now + liteLlmOptions.Value.InlineSyncBudget;
 
-    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    /// <summary>
+    /// Marks a changed user pending, writing the sync columns even when they look unchanged: a sync that recorded
+    /// "synced" for the old version after this row was loaded must not survive the change.
+    /// </summary>
+    private void NeedsSync(MamaDbContext db, User user, DateTimeOffset now)
+    {
+        user.SyncState = SyncState.Pending;
+        user.SyncAttempts = 0;
+        user.NextSyncAt = ReconcilerTakesOverAt(now);
+        var entry = db.Entry(user);
+        entry.Property(u => u.SyncState).IsModified = true;
+        entry.Property(u => u.NextSyncAt).IsModified = true;
+    }
+
+    /// <summary>A change answers by then whatever the proxy does: the model check and the inline sync share the budget.</summary>
+    private DateTimeOffset InlineDeadline() => clock.GetUtcNow() + liteLlmOptions.Value.InlineSyncBudget;
+
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<long> ids, DateTimeOffset deadline)
     {
         if (ids.Count == 0) return [];
         // The change is committed: a client going away must not cut its sync short, so only the budget limits it.
-        var outcomes = await sync.SyncAsync(ids, liteLlmOptions.Value.InlineSyncBudget, CancellationToken.None);
+        var outcomes = await sync.SyncAsync(ids, deadline - clock.GetUtcNow(), CancellationToken.None);
         if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
         return outcomes;
     }
@@ -324,15 +339,6 @@ public sealed partial class UserService(
         {
             Extensions = { ["not_found"] = missing },
         };
-    }
-
-    private async Task<HashSet<string>> UnknownModelsAsync(IEnumerable<string?> requested, CancellationToken ct)
-    {
-        var names = requested.Where(n => !string.IsNullOrWhiteSpace(n) && !ModelCatalog.SpecialModels.Contains(n!)).Select(n => n!).ToHashSet(StringComparer.Ordinal);
-        if (names.Count == 0) return [];
-        var served = (await models.GetAsync(ct)).Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-        names.ExceptWith(served);
-        return names;
     }
 
     /// <summary>Applies a set edit to one user's models or services; the change, or null when they were already as asked.</summary>
