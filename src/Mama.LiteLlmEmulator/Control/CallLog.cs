@@ -47,8 +47,8 @@ public sealed class CallLog
         })]),
     };
 
-    /// <summary>Runs the request, counted against every key it names.</summary>
-    internal async Task TrackAsync(HttpContext context, Func<Task> next)
+    /// <summary>Runs the request, counted against every key it names; <paramref name="next"/> says whether the handler ran (no fault cut it short).</summary>
+    internal async Task TrackAsync(HttpContext context, Func<Task<bool>> next)
     {
         var path = context.Request.Path.Value ?? "";
         if (!KeyRoutes.Contains(path))
@@ -60,8 +60,7 @@ public sealed class CallLog
         Enter(tokens, alias);
         try
         {
-            await next();
-            if (path == "/key/generate" && context.Response.StatusCode == StatusCodes.Status200OK) Generated(tokens);
+            if (await next() && path == "/key/generate" && context.Response.StatusCode == StatusCodes.Status200OK) Generated(tokens);
         }
         finally
         {

@@ -18,7 +18,9 @@ internal static class ProxyPipeline
             {
                 await emulator.Calls.TrackAsync(context, async () =>
                 {
-                    if (await PassesFaultsAsync(context, emulator)) await HandleErrorsAsync(context, next);
+                    if (!await PassesFaultsAsync(context, emulator)) return false;
+                    await HandleErrorsAsync(context, next);
+                    return true;
                 });
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
