@@ -27,7 +27,8 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
     {
         if (Fresh(_last) is { } cached) return cached;
         Task<ModelListResponse> refresh;
-        lock (_gate) refresh = _refreshing ??= RefreshAsync();
+        // On the thread pool, so a caller's synchronization context (a Blazor circuit) never queues the refresh behind its own work.
+        lock (_gate) refresh = _refreshing ??= Task.Run(RefreshAsync, CancellationToken.None);
         try
         {
             return wait == Timeout.InfiniteTimeSpan ? await refresh.WaitAsync(ct) : await refresh.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, clock, ct);
@@ -52,7 +53,6 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
 
     private async Task<ModelListResponse> RefreshAsync()
     {
-        await Task.Yield(); // out of the caller's lock before the HTTP call
         try
         {
             // Not the caller's token: callers may stop waiting, the refresh still fills the cache (the HTTP client bounds it).
