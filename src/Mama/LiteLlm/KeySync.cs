@@ -81,7 +81,15 @@ public sealed class KeySync(
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = stop.Token },
                 async (id, token) =>
                 {
-                    if (await SyncUserAsync(id, force, token) is { } outcome) outcomes[id] = outcome;
+                    try
+                    {
+                        if (await SyncUserAsync(id, force, token) is { } outcome) outcomes[id] = outcome;
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // One user's database error must not stop the others; this one stays pending for the reconciler.
+                        logger.LogWarning(e, "Syncing user {Id} failed", id);
+                    }
                 });
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
