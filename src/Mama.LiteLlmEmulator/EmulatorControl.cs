@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Mama.LiteLlmEmulator.Control;
 using Mama.LiteLlmEmulator.Http;
 using Mama.LiteLlmEmulator.Keys;
 using Mama.LiteLlmEmulator.Models;
@@ -49,6 +50,8 @@ public sealed class EmulatorControl
     public TimeProvider Clock { get; }
     public TimeSpan MissingKeyUpdateDelay { get; }
     internal KeyStore Keys { get; } = new();
+    /// <summary>Per-key request counts since the start or the last <see cref="Reset"/>.</summary>
+    public CallLog Calls { get; } = new();
 
     public bool IsDown { get { lock (_gate) { return _down; } } }
 
@@ -166,6 +169,7 @@ public sealed class EmulatorControl
             _sizedBodies = 0;
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
+        Calls.Clear();
         lock (Keys.Gate)
         {
             Keys.Clear();

@@ -203,4 +203,26 @@ public sealed class ControlApiTests
     {
         public override bool CanSeek => false;
     }
+
+    [Fact]
+    public async Task TheCallsRouteCountsGeneratesPerKeyAndTheMostRequestsInFlightAtOnce()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+        await admin.PutAsync("/_emulator/latency", new JsonObject { ["ms"] = 300, ["route"] = "/key/info" });
+        const string key = "sk-counted-00000001";
+        await admin.GenerateAsync(new JsonObject { ["key"] = key, ["key_alias"] = "counted" });
+
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => admin.GetAsync("/key/info?key=" + key)));
+        await admin.GetAsync("/key/info?key=sk-other-000000001");
+
+        var calls = (await admin.GetAsync("/_emulator/calls")).Obj["keys"]!.AsArray();
+        var counted = calls.Single(k => (string?)k!["token"] == Sha.Hash(key))!;
+        Assert.Equal(("counted", 4, 1, 3), ((string?)counted["key_alias"], (int)counted["calls"]!, (int)counted["generated"]!, (int)counted["max_in_flight"]!));
+        var other = calls.Single(k => (string?)k!["token"] == Sha.Hash("sk-other-000000001"))!;
+        Assert.Equal((0, 1), ((int)other["generated"]!, (int)other["max_in_flight"]!));
+
+        await admin.PostAsync("/_emulator/reset", new JsonObject());
+        Assert.Empty((await admin.GetAsync("/_emulator/calls")).Obj["keys"]!.AsArray());
+    }
 }

@@ -41,6 +41,7 @@ internal static class ControlApi
             Apply(emulator, () => emulator.RequireContentLength = request.Require));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
+        api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
         return app;
     }
 

@@ -9,12 +9,24 @@ internal static class ProxyPipeline
     public static IApplicationBuilder UseProxyPipeline(this IApplicationBuilder app, EmulatorControl emulator) =>
         app.Use(async (context, next) =>
         {
-            if (!context.Request.Path.StartsWithSegments(ControlApi.Prefix, StringComparison.Ordinal)
-                && !await PassesFaultsAsync(context, emulator))
+            if (context.Request.Path.StartsWithSegments(ControlApi.Prefix, StringComparison.Ordinal))
             {
+                await HandleErrorsAsync(context, next);
                 return;
             }
-            await HandleErrorsAsync(context, next);
+            try
+            {
+                await emulator.Calls.TrackAsync(context, async () =>
+                {
+                    if (!await PassesFaultsAsync(context, emulator)) return false;
+                    await HandleErrorsAsync(context, next);
+                    return true;
+                });
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away while its body was read.
+            }
         });
 
     private static async Task<bool> PassesFaultsAsync(HttpContext context, EmulatorControl emulator)

@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
+using Mama.LiteLlm;
 using Mama.Sessions;
 using Mama.Users;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -23,6 +24,7 @@ public abstract class MamaDbContext(DbContextOptions options)
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
+    public DbSet<JobLease> JobLeases => Set<JobLease>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -49,6 +51,15 @@ public abstract class MamaDbContext(DbContextOptions options)
             session.Property(s => s.AccountId).HasMaxLength(64);
             session.Property(s => s.EndReason).HasMaxLength(32);
             session.HasIndex(s => s.AccountId);
+        });
+
+        builder.Entity<JobLease>(job =>
+        {
+            job.ToTable("job_leases");
+            job.HasKey(j => j.Name);
+            job.Property(j => j.Name).HasMaxLength(64);
+            job.Property(j => j.Owner).HasMaxLength(64);
+            job.HasData(new JobLease { Name = JobLease.DriftCheck });
         });
 
         builder.Entity<User>(user =>

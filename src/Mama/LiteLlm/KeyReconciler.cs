@@ -1,6 +1,5 @@
 using Mama.Audit;
 using Mama.Data;
-using Mama.Security;
 using Mama.Users;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -10,13 +9,14 @@ namespace Mama.LiteLlm;
 /// <summary>
 /// The background half of the sync: retries what failed (with backoff), and periodically compares every
 /// key on the proxy whose metadata says <c>managed_by: mama</c> with the database, repairing drift and
-/// auditing each repair as <c>system</c>. Keys mama did not create are never touched.
+/// auditing each repair as <c>system</c>. Keys mama did not create are never touched. The drift check runs on
+/// one instance at a time, under the <c>job_leases</c> row it takes, once per interval for all instances.
 /// </summary>
 public sealed class KeyReconciler(
     IDbContextFactory<MamaDbContext> dbFactory,
     KeySync sync,
+    Leases leases,
     LiteLlmClient liteLlm,
-    KeyProtector protector,
     AuditLog audit,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
@@ -25,7 +25,6 @@ public sealed class KeyReconciler(
     private const int Batch = 500;
     private volatile bool _proxyWasDown;
     private int _aliveCycles;
-    private DateTimeOffset _nextDriftCheck = DateTimeOffset.MinValue;
     private readonly SemaphoreSlim _wake = new(0);
 
     /// <summary>True while the last cycle found the proxy unreachable.</summary>
@@ -85,12 +84,7 @@ public sealed class KeyReconciler(
 
         await RetryDueAsync(ct);
 
-        var interval = options.Value.DriftCheckInterval;
-        if (interval > TimeSpan.Zero && clock.GetUtcNow() >= _nextDriftCheck)
-        {
-            await CheckDriftAsync(ct);
-            _nextDriftCheck = clock.GetUtcNow() + interval;
-        }
+        if (options.Value.DriftCheckInterval > TimeSpan.Zero) await CheckDriftAsync(onlyIfDue: true, ct);
         Interlocked.Increment(ref _aliveCycles);
     }
 
@@ -112,9 +106,32 @@ public sealed class KeyReconciler(
         }
     }
 
-    /// <summary>Compares the proxy's mama-managed keys with the database and repairs every difference.</summary>
-    public async Task CheckDriftAsync(CancellationToken ct)
+    /// <summary>
+    /// Compares the proxy's mama-managed keys with the database and repairs every difference, if no other instance is
+    /// doing so now (and, with <paramref name="onlyIfDue"/>, if the interval since the last check has passed).
+    /// </summary>
+    public async Task<bool> CheckDriftAsync(bool onlyIfDue, CancellationToken ct)
     {
+        await using var lease = await leases.TryTakeJobAsync(JobLease.DriftCheck, onlyIfDue, ct);
+        if (lease is null) return false;
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        try
+        {
+            await CheckDriftUnderLeaseAsync(work.Token);
+        }
+        catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("The drift check lost its lease and stopped; the instance that took it carries on");
+            return false;
+        }
+        await leases.FinishJobAsync(JobLease.DriftCheck, lease, clock.GetUtcNow() + options.Value.DriftCheckInterval);
+        return true;
+    }
+
+    private async Task CheckDriftUnderLeaseAsync(CancellationToken ct)
+    {
+        // The proxy is listed before the database is read: a key listed then has its row by now (rows come first),
+        // so a key without a row is an orphan, never a user created meanwhile.
         var managed = new Dictionary<string, LiteLlmKey>();
         await foreach (var key in liteLlm.ListKeysAsync(ct))
             if (key.IsManagedByMama && key.Token is { Length: > 0 } token)
@@ -128,17 +145,18 @@ public sealed class KeyReconciler(
             managed.Remove(user.KeyHash, out var onProxy);
             // Users with a change in flight belong to the normal sync, not to the repair.
             if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now) continue;
-            var spec = KeySync.SpecOf(user);
-            var differences = onProxy is null ? ["key"] : spec.Differences(onProxy);
-            if (differences.Count == 0) continue;
-            await RepairAsync(user, spec, onProxy is null ? "recreated" : "updated", differences, ct);
+            if (onProxy is not null && KeySync.SpecOf(user).Differences(onProxy).Count == 0) continue;
+            // A candidate only: the repair re-reads the user and the key under the user's lease before it pushes.
+            if (await sync.RepairAsync(user.Id, ct) is not { } repair) continue;
+            await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", repair.Error is null ? AuditResult.Success : AuditResult.Failure, repair.Status,
+                [repair.UserId], new { repair = repair.Repair, fields = repair.Differences }, repair.Error), ct);
         }
 
         foreach (var orphan in managed.Values)
         {
             try
             {
-                await liteLlm.DeleteKeyAsync(orphan.Token!, ct);
+                if (!await liteLlm.DeleteKeyAsync(orphan.Token!, ct)) continue; // its user's deletion finished meanwhile
                 await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Success, 200, [orphan.KeyAlias ?? ""],
                     new { repair = "orphan_deleted", key_alias = orphan.KeyAlias }), ct);
             }
@@ -147,22 +165,6 @@ public sealed class KeyReconciler(
                 await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Failure, e.Status ?? 503, [orphan.KeyAlias ?? ""],
                     new { repair = "orphan_deleted", key_alias = orphan.KeyAlias }, e.Message), ct);
             }
-        }
-    }
-
-    private async Task RepairAsync(User user, KeySpec spec, string repair, IReadOnlyList<string> differences, CancellationToken ct)
-    {
-        try
-        {
-            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            await sync.EnsureKeyAsync(key, spec, ct);
-            await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Success, 200, [user.UserId],
-                new { repair, fields = differences }), ct);
-        }
-        catch (LiteLlmException e)
-        {
-            await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Failure, e.Status ?? 503, [user.UserId],
-                new { repair, fields = differences }, e.Message), ct);
         }
     }
 }

@@ -15,69 +15,146 @@ public sealed record SyncOutcome(string UserId, string State, string? Error = nu
     public const string Deleted = "deleted";
 }
 
+/// <summary>One drift repair: what was done to the user's key and which fields differed; <see cref="Error"/> when it failed.</summary>
+public sealed record RepairOutcome(string UserId, string Repair, IReadOnlyList<string> Differences, int Status = 200, string? Error = null);
+
 /// <summary>
 /// Brings LiteLLM to the state the database holds, one user at a time, idempotently: ensure the key
 /// (info → generate with mama's own key value, or update) or ensure it is gone (delete, "not found" = done).
-/// A row lease keeps two workers (or two instances) off the same user; a version check keeps a sync from
-/// marking "synced" a change it did not push.
+/// Each user is pushed under its own short lease (<see cref="Leases"/>), taken just before the push and renewed
+/// while it runs; the desired state pushed is the one read under the lease, and the result is recorded, per
+/// user as it finishes, only by the lease's holder and only for the version it pushed.
 /// </summary>
 public sealed class KeySync(
     IDbContextFactory<MamaDbContext> dbFactory,
     LiteLlmClient liteLlm,
     KeyProtector protector,
+    Leases leases,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
+    IHostApplicationLifetime lifetime,
     ILogger<KeySync> logger)
 {
-    private readonly string _owner = $"{Environment.ProcessId}:{Guid.NewGuid():N}";
-    private long _claims;
-
-    private TimeSpan LeaseDuration => options.Value.SyncLease;
+    /// <summary>A user changed again while it was pushed: push the new state under the same lease, a few times at most.</summary>
+    private const int MaxRounds = 3;
 
     /// <summary>
-    /// Syncs the users now with bounded concurrency; whatever is not done within <paramref name="budget"/> is
-    /// reported pending and left to the reconciler. Leases are claimed, and results recorded, one transaction per
-    /// batch, so a batch of 1,000 users costs two commits rather than two thousand.
+    /// Syncs the users now with bounded concurrency and waits at most <paramref name="budget"/>: what is not done by
+    /// then is reported pending, and its push carries on in the background (holding its lease, recording its own
+    /// result) until this instance stops; the reconciler picks up whatever is left.
     /// </summary>
-    public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct)
+    public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct, bool force = false)
     {
-        var now = clock.GetUtcNow();
-        var claim = $"{_owner}:{Interlocked.Increment(ref _claims)}";
-        var leaseUntil = now + LeaseDuration;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.KeyUsers
-            .Where(u => ids.Contains(u.Id) && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.SyncLeaseOwner, claim).SetProperty(u => u.SyncLeaseUntil, leaseUntil), ct);
-        var users = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToListAsync(ct);
-        var mine = users.Where(u => u.SyncLeaseOwner == claim).ToList();
-
-        var results = new ConcurrentDictionary<long, Result>();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(budget);
-        try
+        var outcomes = new ConcurrentDictionary<long, SyncOutcome>();
+        var work = RunAllAsync(ids, outcomes, force, ct);
+        if (budget == Timeout.InfiniteTimeSpan)
         {
-            await Parallel.ForEachAsync(mine, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = deadline.Token },
-                async (user, token) => results[user.Id] = await PushAsync(user, token));
+            await work;
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        else
         {
-            // Out of budget: what finished is recorded below; the rest stays pending for the reconciler.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            await Task.WhenAny(work, Task.Delay(budget < TimeSpan.Zero ? TimeSpan.Zero : budget, clock, wait.Token));
+            await wait.CancelAsync();
         }
+        ct.ThrowIfCancellationRequested();
 
-        var outcomes = await RecordAsync(db, claim, mine, results);
-        foreach (var user in users.Where(u => u.SyncLeaseOwner != claim))
-            outcomes[user.Id] = new SyncOutcome(user.UserId, SyncOutcome.Pending, "Another worker is syncing this user.");
-        return ids.Where(outcomes.ContainsKey).Select(id => outcomes[id]).ToList();
+        var result = new List<SyncOutcome>();
+        List<long>? unknown = null;
+        foreach (var id in ids)
+            if (outcomes.TryGetValue(id, out var outcome)) result.Add(outcome);
+            else (unknown ??= []).Add(id);
+        if (unknown is not null)
+            result.AddRange(await PendingAsync(unknown, "Still in progress; its result is recorded when the proxy answers."));
+        return result;
     }
 
     public async Task<SyncOutcome> SyncOneAsync(long id, CancellationToken ct) =>
-        (await SyncAsync([id], Timeout.InfiniteTimeSpan, ct)).SingleOrDefault() ?? new SyncOutcome("", SyncOutcome.Deleted);
+        (await SyncAsync([id], Timeout.InfiniteTimeSpan, ct, force: true)).SingleOrDefault() ?? new SyncOutcome("", SyncOutcome.Deleted);
+
+    private async Task RunAllAsync(IReadOnlyCollection<long> ids, ConcurrentDictionary<long, SyncOutcome> outcomes, bool force, CancellationToken ct)
+    {
+        // Stopping the instance ends the pushes that outlived their request; their leases lapse or are released.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        try
+        {
+            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = stop.Token },
+                async (id, token) =>
+                {
+                    try
+                    {
+                        if (await SyncUserAsync(id, force, token) is { } outcome) outcomes[id] = outcome;
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // One user's database error must not stop the others; this one stays pending for the reconciler.
+                        logger.LogWarning(e, "Syncing user {Id} failed", id);
+                    }
+                });
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Syncing {Count} users failed", ids.Count);
+        }
+    }
+
+    /// <summary>One user under its lease; null when the row is gone without this worker having deleted it.</summary>
+    private async Task<SyncOutcome?> SyncUserAsync(long id, bool force, CancellationToken ct)
+    {
+        await using var lease = await leases.TryTakeUserAsync(id, ct);
+        if (lease is null)
+            return (await PendingAsync([id], "Another worker is syncing this user.")).SingleOrDefault();
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        for (var round = 1; ; round++)
+        {
+            var user = await ReadAsync(id, ct);
+            if (user is null) return null;
+            if (!force && user.SyncState == SyncState.Synced && user.DeletedAt is null)
+                return new SyncOutcome(user.UserId, SyncOutcome.Synced); // another worker finished it before this one took the lease
+
+            Result result;
+            try
+            {
+                result = await PushAsync(user, work.Token);
+            }
+            catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
+            {
+                return new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+            }
+            if (lease.IsLost) return new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+
+            var (outcome, held) = await RecordAsync(user, lease.Token, result);
+            if (outcome is not null || !held)
+            {
+                lease.MarkReleased();
+                return outcome ?? new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+            }
+            if (round == MaxRounds)
+                return new SyncOutcome(user.UserId, SyncOutcome.Pending, "Changed again while it was being synced; it is pushed again shortly.");
+        }
+    }
+
+    private async Task<User?> ReadAsync(long id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.Id == id, ct);
+    }
+
+    private async Task<List<SyncOutcome>> PendingAsync(IReadOnlyCollection<long> ids, string why)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var names = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.UserId);
+        return ids.Where(names.ContainsKey).Select(id => new SyncOutcome(names[id], SyncOutcome.Pending, why)).ToList();
+    }
 
     private enum ResultKind { Synced, Deleted, Failed }
 
     private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
 
-    /// <summary>The HTTP half of one user's sync: no database writes, so it can run in parallel.</summary>
+    /// <summary>The HTTP half of one user's sync: no database writes.</summary>
     private async Task<Result> PushAsync(User user, CancellationToken ct)
     {
         try
@@ -103,71 +180,95 @@ public sealed class KeySync(
     }
 
     /// <summary>
-    /// Records every result in one transaction. Each write holds only if the user's version is the one pushed:
-    /// a change made meanwhile keeps the user pending, and only releases the lease.
+    /// Records one result at once, so progress shows user by user. The write holds only while this worker holds the
+    /// lease and the user's version is the one pushed; it also releases the lease. No outcome with the lease still
+    /// held means the user changed meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
     /// </summary>
-    private async Task<Dictionary<long, SyncOutcome>> RecordAsync(MamaDbContext db, string claim, List<User> mine, ConcurrentDictionary<long, Result> results)
+    private async Task<(SyncOutcome? Outcome, bool Held)> RecordAsync(User user, string token, Result result)
     {
-        var outcomes = new Dictionary<long, SyncOutcome>();
-        var none = CancellationToken.None; // the pushes happened: their outcome is recorded even if the caller gave up
-        await using var tx = await db.Database.BeginTransactionAsync(none);
-        foreach (var user in mine)
+        var none = CancellationToken.None; // the push happened: its outcome is recorded even if the caller gave up
+        var (id, version, now) = (user.Id, user.Version, clock.GetUtcNow());
+        await using var db = await dbFactory.CreateDbContextAsync(none);
+        var mine = db.KeyUsers.Where(u => u.Id == id && u.SyncLeaseOwner == token && u.Version == version);
+        SyncOutcome outcome;
+        int recorded;
+        if (result.Kind == ResultKind.Deleted)
         {
-            var id = user.Id;
-            var version = user.Version;
-            var now = clock.GetUtcNow();
-            var recorded = 0;
-            SyncOutcome outcome;
-            if (!results.TryGetValue(id, out var result))
-            {
-                outcome = new SyncOutcome(user.UserId, SyncOutcome.Pending, "Still in progress; the reconciler will finish it.");
-            }
-            else if (result.Kind == ResultKind.Deleted)
-            {
-                // The tombstone goes only if nothing was asked of this user since.
-                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteDeleteAsync(none);
-                outcome = new SyncOutcome(user.UserId, recorded == 1 ? SyncOutcome.Deleted : SyncOutcome.Pending);
-            }
-            else if (result.Kind == ResultKind.Synced)
-            {
-                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteUpdateAsync(s => s
-                    .SetProperty(u => u.SyncState, SyncState.Synced)
-                    .SetProperty(u => u.SyncError, (string?)null)
-                    .SetProperty(u => u.SyncAttempts, 0)
-                    .SetProperty(u => u.LastSyncedAt, now)
-                    .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
-                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
-                outcome = new SyncOutcome(user.UserId, recorded == 1 ? SyncOutcome.Synced : SyncOutcome.Pending);
-            }
-            else
-            {
-                var attempts = user.SyncAttempts + 1;
-                var state = result.Transient ? SyncState.Pending : SyncState.Error;
-                var message = result.Error!.Length > 1000 ? result.Error[..1000] : result.Error;
-                recorded = await db.KeyUsers.Where(u => u.Id == id && u.Version == version).ExecuteUpdateAsync(s => s
-                    .SetProperty(u => u.SyncState, state)
-                    .SetProperty(u => u.SyncError, message)
-                    .SetProperty(u => u.SyncAttempts, attempts)
-                    .SetProperty(u => u.NextSyncAt, now + Backoff(attempts))
-                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
-                outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
-            }
-            if (recorded == 0)
-                await db.KeyUsers.Where(u => u.Id == id && u.SyncLeaseOwner == claim).ExecuteUpdateAsync(s => s
-                    .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                    .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
-            outcomes[id] = outcome;
+            recorded = await mine.ExecuteDeleteAsync(none);
+            outcome = new SyncOutcome(user.UserId, SyncOutcome.Deleted);
         }
-        await tx.CommitAsync(none);
-        return outcomes;
+        else if (result.Kind == ResultKind.Synced)
+        {
+            recorded = await mine.ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.SyncState, SyncState.Synced)
+                .SetProperty(u => u.SyncError, (string?)null)
+                .SetProperty(u => u.SyncAttempts, 0)
+                .SetProperty(u => u.LastSyncedAt, now)
+                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
+                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+            outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
+        }
+        else
+        {
+            var attempts = user.SyncAttempts + 1;
+            var state = result.Transient ? SyncState.Pending : SyncState.Error;
+            var message = result.Error!.Length > 1000 ? result.Error[..1000] : result.Error;
+            recorded = await mine.ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.SyncState, state)
+                .SetProperty(u => u.SyncError, message)
+                .SetProperty(u => u.SyncAttempts, attempts)
+                .SetProperty(u => u.NextSyncAt, now + Backoff(attempts))
+                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+            outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+        }
+        if (recorded == 1) return (outcome, true);
+        var held = await db.KeyUsers.AnyAsync(u => u.Id == id && u.SyncLeaseOwner == token, none);
+        return (null, held);
+    }
+
+    /// <summary>
+    /// The drift repair of one user, through the same lease as a sync: the user is re-read under it and repaired only
+    /// if it is still synced (a pending change belongs to the sync), against the proxy's row as it is now. Null when
+    /// there was nothing to repair or another worker holds the user.
+    /// </summary>
+    public async Task<RepairOutcome?> RepairAsync(long id, CancellationToken ct)
+    {
+        await using var lease = await leases.TryTakeUserAsync(id, ct);
+        if (lease is null) return null;
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        var user = await ReadAsync(id, ct);
+        if (user is null || user.DeletedAt is not null || user.SyncState != SyncState.Synced) return null;
+        var spec = SpecOf(user);
+        IReadOnlyList<string> differences = [];
+        try
+        {
+            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
+            var existing = await liteLlm.GetKeyAsync(key, work.Token);
+            differences = existing is null ? ["key"] : spec.Differences(existing);
+            if (differences.Count == 0) return null;
+            await EnsureKeyAsync(key, spec, work.Token, existing);
+            return new RepairOutcome(user.UserId, existing is null ? "recreated" : "updated", differences);
+        }
+        catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (LiteLlmException e)
+        {
+            return new RepairOutcome(user.UserId, differences.Contains("key") ? "recreated" : "updated", differences, e.Status ?? 503, e.Message);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null; // the sync reports an unreadable key; a repair cannot help
+        }
     }
 
     /// <summary>Creates the key with mama's value if LiteLLM lacks it, else updates whatever differs. Safe to repeat.</summary>
-    public async Task<string> EnsureKeyAsync(string key, KeySpec spec, CancellationToken ct)
+    public async Task<string> EnsureKeyAsync(string key, KeySpec spec, CancellationToken ct, LiteLlmKey? known = null)
     {
-        var existing = await liteLlm.GetKeyAsync(key, ct);
+        var existing = known ?? await liteLlm.GetKeyAsync(key, ct);
         if (existing is null)
         {
             try

@@ -29,9 +29,15 @@ public sealed class LiteLlmOptions
     /// <summary>How often every mama-managed key on the proxy is compared with the database. Zero turns it off.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan DriftCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
-    /// <summary>How long one instance holds a user while syncing it; another instance takes over after this.</summary>
+    /// <summary>
+    /// A user's sync lease: taken just before the user is pushed and renewed while the push runs, so the users of an
+    /// instance that died are taken over by another within about this long (plus one reconcile interval).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan SyncLease { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan SyncLease { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How often a held lease (a user's, or the drift check's) is renewed; must be well under <see cref="SyncLease"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
+    public TimeSpan SyncLeaseRenewal { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>How long the circuit breaker stays open after the proxy failed repeatedly.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
@@ -45,14 +51,18 @@ public sealed class LiteLlmOptionsValidator : Microsoft.Extensions.Options.IVali
 {
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, LiteLlmOptions options)
     {
-        if (options.UseEmulator) return Microsoft.Extensions.Options.ValidateOptionsResult.Success;
         var failures = new List<string>();
-        if (options.BaseUrl is null)
-            failures.Add("LiteLlm:BaseUrl (env LiteLlm__BaseUrl) is required: the URL of the LiteLLM proxy.");
-        else if (!options.BaseUrl.IsAbsoluteUri || (options.BaseUrl.Scheme != Uri.UriSchemeHttp && options.BaseUrl.Scheme != Uri.UriSchemeHttps))
-            failures.Add("LiteLlm:BaseUrl must be an absolute http(s) URL.");
-        if (string.IsNullOrWhiteSpace(options.MasterKey))
-            failures.Add("LiteLlm:MasterKey (env LiteLlm__MasterKey) is required: the proxy's master key.");
+        if (options.SyncLeaseRenewal * 2 > options.SyncLease)
+            failures.Add("LiteLlm:SyncLeaseRenewal must be at most half of LiteLlm:SyncLease, so one late renewal does not lose the lease.");
+        if (!options.UseEmulator)
+        {
+            if (options.BaseUrl is null)
+                failures.Add("LiteLlm:BaseUrl (env LiteLlm__BaseUrl) is required: the URL of the LiteLLM proxy.");
+            else if (!options.BaseUrl.IsAbsoluteUri || (options.BaseUrl.Scheme != Uri.UriSchemeHttp && options.BaseUrl.Scheme != Uri.UriSchemeHttps))
+                failures.Add("LiteLlm:BaseUrl must be an absolute http(s) URL.");
+            if (string.IsNullOrWhiteSpace(options.MasterKey))
+                failures.Add("LiteLlm:MasterKey (env LiteLlm__MasterKey) is required: the proxy's master key.");
+        }
         return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
     }
 }

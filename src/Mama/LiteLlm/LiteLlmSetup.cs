@@ -39,6 +39,7 @@ public static class LiteLlmSetup
                 o.Retry.DisableForUnsafeHttpMethods();
             });
 
+        services.AddSingleton<Leases>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<KeyReconciler>();

@@ -116,6 +116,7 @@ public sealed partial class UserService(
 
     public async Task<UsersChangedResponse> CreateAsync(CreateUsersRequest request, Actor actor, CancellationToken ct)
     {
+        var deadline = InlineDeadline();
         var rows = request.Users ?? throw ProblemException.Validation("users", "Give at least one user.");
         if (rows.Count == 0) throw ProblemException.Validation("users", "Give at least one user.");
         if (rows.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation("users", $"At most {RequestLimits.MaxUserIdsPerCall} users per call; got {rows.Count}.");
@@ -135,7 +136,7 @@ public sealed partial class UserService(
         }
         if (!request.AllowUnknownModels)
         {
-            var unknown = await UnknownModelsAsync(rows.SelectMany(r => r?.AllowedModels ?? []), ct);
+            var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
             for (var i = 0; i < rows.Count; i++)
                 if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.Keys.Any(k => k.StartsWith($"users[{i}].allowed_models", StringComparison.Ordinal)))
                     Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).");
@@ -194,12 +195,13 @@ public sealed partial class UserService(
         db.KeyUsers.AddRange(created);
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(created, ct);
+        var outcomes = await SyncInlineAsync(created, deadline);
         return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
     }
 
     public async Task<EditUsersResponse> EditAsync(EditUsersRequest request, Actor actor, CancellationToken ct)
     {
+        var deadline = InlineDeadline();
         var ids = UserValidation.RequireUserIds(request.UserIds);
         var errors = new Dictionary<string, string[]>();
         if (UserValidation.CheckOrganization(request.Organization) is { } orgError) errors["organization"] = [orgError];
@@ -210,7 +212,7 @@ public sealed partial class UserService(
             errors["request"] = ["Say what to change: organization, extra_info, allowed_models or allowed_services."];
         if (errors.Count == 0 && modelEdit is not null && !request.AllowUnknownModels)
         {
-            var unknown = await UnknownModelsAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), ct);
+            var unknown = await models.UnknownAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), deadline - clock.GetUtcNow(), ct);
             if (unknown.Count > 0)
                 errors[request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values"] =
                     ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
@@ -254,9 +256,7 @@ public sealed partial class UserService(
             // Only what LiteLLM holds (models, organisation in metadata) needs a sync; services and extra info live in mama alone.
             if (changes.ContainsKey("allowed_models") || changes.ContainsKey("organization"))
             {
-                user.SyncState = SyncState.Pending;
-                user.SyncAttempts = 0;
-                user.NextSyncAt = ReconcilerTakesOverAt(now);
+                NeedsSync(db, user, now);
                 toSync.Add(user);
             }
             changed.Add(new UserChange(user.UserId, changes));
@@ -270,7 +270,7 @@ public sealed partial class UserService(
         }));
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(toSync, ct);
+        var outcomes = await SyncInlineAsync(toSync, deadline);
         return new EditUsersResponse(await ResponsesAsync(users, ct), changed, unchanged, outcomes);
     }
 
@@ -289,14 +289,12 @@ public sealed partial class UserService(
             user.UpdatedAt = now;
             user.UpdatedBy = actor.Name;
             user.Version++;
-            user.SyncState = SyncState.Pending;
-            user.SyncAttempts = 0;
-            user.NextSyncAt = ReconcilerTakesOverAt(now);
+            NeedsSync(db, user, now);
             audit.Stage(db, new AuditEntry(actor, "user.delete", AuditResult.Success, 200, [user.UserId], new { organization = user.Organization }));
         }
         await SaveOrConflictAsync(db, ct);
 
-        var outcomes = await SyncInlineAsync(users, ct);
+        var outcomes = await SyncInlineAsync(users, now + liteLlmOptions.Value.InlineSyncBudget);
         return new DeleteUsersResponse(users.Select(u => u.UserId).ToList(), outcomes);
     }
 
@@ -326,16 +324,33 @@ public sealed partial class UserService(
     private DateTimeOffset ReconcilerTakesOverAt(DateTimeOffset now) => now + liteLlmOptions.Value.InlineSyncBudget;
 
     /// <summary>
+    /// Marks a changed user pending, writing the sync columns even when they look unchanged: a sync that recorded
+    /// "synced" for the old version after this row was loaded must not survive the change.
+    /// </summary>
+    private void NeedsSync(MamaDbContext db, User user, DateTimeOffset now)
+    {
+        user.SyncState = SyncState.Pending;
+        user.SyncAttempts = 0;
+        user.NextSyncAt = ReconcilerTakesOverAt(now);
+        var entry = db.Entry(user);
+        entry.Property(u => u.SyncState).IsModified = true;
+        entry.Property(u => u.NextSyncAt).IsModified = true;
+    }
+
+    /// <summary>A change answers by then whatever the proxy does: the model check and the inline sync share the budget.</summary>
+    private DateTimeOffset InlineDeadline() => clock.GetUtcNow() + liteLlmOptions.Value.InlineSyncBudget;
+
+    /// <summary>
     /// The change is committed before this runs, so nothing here may turn the answer into an error: a sync that
     /// fails, or whose result cannot be recorded, is logged and answered as pending, and the reconciler finishes it.
     /// </summary>
-    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, CancellationToken ct)
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, DateTimeOffset deadline)
     {
         if (users.Count == 0) return [];
         try
         {
             // A client going away must not cut the sync short either, so only the budget limits it.
-            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), liteLlmOptions.Value.InlineSyncBudget, CancellationToken.None);
+            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), deadline - clock.GetUtcNow(), CancellationToken.None);
             if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
             return outcomes;
         }
@@ -357,15 +372,6 @@ public sealed partial class UserService(
         {
             Extensions = { ["not_found"] = missing },
         };
-    }
-
-    private async Task<HashSet<string>> UnknownModelsAsync(IEnumerable<string?> requested, CancellationToken ct)
-    {
-        var names = requested.Where(n => !string.IsNullOrWhiteSpace(n) && !ModelCatalog.SpecialModels.Contains(n!)).Select(n => n!).ToHashSet(StringComparer.Ordinal);
-        if (names.Count == 0) return [];
-        var served = (await models.GetAsync(ct)).Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-        names.ExceptWith(served);
-        return names;
     }
 
     /// <summary>Applies the set edits to one user's models or services; the change, or null when they were already as asked.</summary>

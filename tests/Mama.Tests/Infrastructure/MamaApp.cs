@@ -68,6 +68,7 @@ public abstract class MamaApp : IAsyncLifetime
             ["LiteLlm:DriftCheckInterval"] = "00:00:00",
             ["LiteLlm:ModelsCacheDuration"] = "00:00:00",
             ["LiteLlm:SyncLease"] = "00:00:03",
+            ["LiteLlm:SyncLeaseRenewal"] = "00:00:01",
             ["LiteLlm:CircuitBreakDuration"] = "00:00:00.500",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;

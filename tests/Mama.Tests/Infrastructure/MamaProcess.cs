@@ -15,6 +15,7 @@ public sealed class MamaProcess : IAsyncDisposable
     {
         _process = process;
         BaseUrl = baseUrl;
+        ProcessId = process.Id;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
@@ -22,6 +23,8 @@ public sealed class MamaProcess : IAsyncDisposable
     }
 
     public Uri BaseUrl { get; }
+    /// <summary>The process's id: <c>dotnet Mama.dll</c> runs mama in this very process.</summary>
+    public int ProcessId { get; }
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output => string.Join('\n', _output);
 

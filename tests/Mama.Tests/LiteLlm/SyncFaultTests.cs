@@ -117,7 +117,7 @@ public abstract class SyncFaultTests(MamaApp app) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await proxy.PostAsJsonAsync("key/delete", new { keys = new[] { original } })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await proxy.PostAsJsonAsync("key/update", new { key = app.LiteLlm.FindKeyByAlias(changed)!.Key, models = new[] { "gpt-4o", "sneaky-extra" } })).StatusCode);
 
-        await app.Service<KeyReconciler>().CheckDriftAsync(CancellationToken.None);
+        await app.Service<KeyReconciler>().CheckDriftAsync(onlyIfDue: false, CancellationToken.None);
 
         Assert.Equal(original, app.LiteLlm.FindKeyByAlias(id)!.Key);
         Assert.Equal(["gpt-4o"], app.LiteLlm.FindKeyByAlias(changed)!.Models);
@@ -143,7 +143,7 @@ public abstract class SyncFaultTests(MamaApp app) : IAsyncLifetime
         using var admin = await app.SuperAdminAsync();
         var ids = await admin.CreateUsersAsync(3);
         await admin.PostJsonAsync("/api/v1/users/delete", new { user_ids = ids.Take(1) });
-        await app.Service<KeyReconciler>().CheckDriftAsync(CancellationToken.None);
+        await app.Service<KeyReconciler>().CheckDriftAsync(onlyIfDue: false, CancellationToken.None);
 
         Assert.Null(app.LiteLlm.FindKeyByAlias(orphanAlias));
         var after = app.LiteLlm.FindKeyByAlias(foreignAlias)!;

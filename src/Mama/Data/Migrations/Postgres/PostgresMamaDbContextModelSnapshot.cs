@@ -256,6 +256,33 @@ namespace Mama.Data.Migrations.Postgres
                     b.ToTable("ui_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("NextRunAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Name = "drift-check"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Users.User", b =>
                 {
                     b.Property<long>("Id")

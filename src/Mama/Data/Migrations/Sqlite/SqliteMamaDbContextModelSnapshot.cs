@@ -246,6 +246,33 @@ namespace Mama.Data.Migrations.Sqlite
                     b.ToTable("ui_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("NextRunAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Name = "drift-check"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Users.User", b =>
                 {
                     b.Property<long>("Id")
