@@ -1,0 +1,110 @@
+using System.Text.RegularExpressions;
+using Mama.Audit;
+using Mama.Http;
+using Mama.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Users;
+
+/// <summary>The reads: the list (searched, filtered, sorted, paged), one user, and one user's key. Each is audited.</summary>
+public sealed partial class UserService
+{
+    public const int MaxPageSize = 500;
+
+    public async Task<UserPage> ListAsync(UserQuery query, Actor actor, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var paging = Paging.Check(query.Page, query.PageSize, MaxPageSize, errors);
+        var (page, pageSize) = paging;
+        var descending = query.Order?.ToLowerInvariant() switch
+        {
+            null or "" or "asc" => false,
+            "desc" => true,
+            _ => (bool?)null,
+        };
+        if (descending is null) errors["order"] = ["Must be asc or desc."];
+        if (query.Sort is { Length: > 0 } sort && sort is not ("user_id" or "organization" or "created_at" or "updated_at"))
+            errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
+        SyncState? syncFilter = null;
+        if (query.Sync is { Length: > 0 } s)
+        {
+            if (s is "synced" or "pending" or "error") syncFilter = Enum.Parse<SyncState>(s, ignoreCase: true);
+            else errors["sync"] = ["Must be synced, pending or error."];
+        }
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
+            // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
+            var pattern = "%" + LikeEscape().Replace(query.Search.Trim(), @"\$0") + "%";
+            users = db.Database.IsNpgsql()
+                ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
+                : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
+        }
+        if (!string.IsNullOrEmpty(query.Organization)) users = users.Where(u => u.Organization == query.Organization);
+        if (!string.IsNullOrEmpty(query.Model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == query.Model));
+        if (!string.IsNullOrEmpty(query.Service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == query.Service));
+        if (syncFilter is { } state) users = users.Where(u => u.SyncState == state);
+
+        var total = await users.CountAsync(ct);
+        users = (query.Sort, descending) switch
+        {
+            ("organization", false) => users.OrderBy(u => u.Organization).ThenBy(u => u.UserId),
+            ("organization", true) => users.OrderByDescending(u => u.Organization).ThenBy(u => u.UserId),
+            ("created_at", false) => users.OrderBy(u => u.CreatedAt).ThenBy(u => u.Id),
+            ("created_at", true) => users.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id),
+            ("updated_at", false) => users.OrderBy(u => u.UpdatedAt).ThenBy(u => u.Id),
+            ("updated_at", true) => users.OrderByDescending(u => u.UpdatedAt).ThenByDescending(u => u.Id),
+            (_, true) => users.OrderByDescending(u => u.UserId),
+            _ => users.OrderBy(u => u.UserId),
+        };
+        var items = (await users.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
+
+        await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, page, page_size = pageSize, total }), ct);
+        return new UserPage(items, total, page, pageSize);
+    }
+
+    /// <summary>One user as lists show it (the key as a preview): what an edit dialog reloads.</summary>
+    public async Task<UserResponse> GetAsync(string userId, Actor actor, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
+        await audit.WriteAsync(user is null
+            ? new AuditEntry(actor, "user.read", AuditResult.Failure, 404, [userId], Reason: "no such user")
+            : new AuditEntry(actor, "user.read", AuditResult.Success, 200, [userId]), ct);
+        return user is null ? throw ProblemException.NotFound($"No user '{userId}'.") : ToResponse(user);
+    }
+
+    /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
+    public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
+    {
+        RequireUserId(userId);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
+        if (user is null)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
+            throw ProblemException.NotFound($"No user '{userId}'.");
+        }
+        if (protector.TryUnprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId) is not { } key)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 409, [userId], Reason: KeyProtector.KeyUnreadable), ct);
+            throw KeyProtector.Unreadable(userId);
+        }
+        await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Success, 200, [userId]), ct);
+        return ToResponse(user) with { Key = key };
+    }
+
+    /// <summary>A user as the API shows it: the key as a preview only.</summary>
+    public static UserResponse ToResponse(User u) => new(
+        u.UserId, u.Organization, "sk-…" + u.KeyLastFour, u.Models, u.Services,
+        u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
+        u.SyncState.Name(), u.SyncError, u.LastSyncedAt);
+
+    [GeneratedRegex(@"[\\%_]")]
+    private static partial Regex LikeEscape();
+}
