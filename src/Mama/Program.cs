@@ -34,7 +34,7 @@ builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<ApiClientService>();
 builder.Services.AddOptions<LookupOptions>().BindConfiguration("Mama:Lookup");
 builder.Services.AddSingleton<KeyLookup>();
-builder.Services.AddScoped<SuperAdminSeeder>();
+builder.Services.AddSuperAdminBootstrap();
 builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));

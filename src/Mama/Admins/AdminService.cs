@@ -16,7 +16,8 @@ public sealed partial class AdminService(
     SignInThrottle throttle,
     AuditLog audit,
     SessionService sessions,
-    TimeProvider clock)
+    TimeProvider clock,
+    ILogger<AdminService> logger)
 {
     private const string InvalidCredentials = "Invalid username or password.";
 
@@ -34,10 +35,11 @@ public sealed partial class AdminService(
         var about = account is null ? new { unknown_username = nameHash[..16] } : null;
 
         var attempt = await throttle.BeginAsync(nameHash, ct);
+        // The attempt is counted whether or not the client stays for the answer, so its event is written regardless too.
         if (!attempt.MayProceed)
         {
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Detail: about, Reason: "locked out"), ct);
-            throw new ProblemException(423, "Locked", "Too many failed sign-ins. The account is locked; try again later.") { RetryAfter = attempt.RetryAfter };
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Detail: about, Reason: "locked out"), CancellationToken.None);
+            throw LockedOut(attempt);
         }
 
         // An unknown name spends the same hashing time as a real check, so timing does not tell which names exist.
@@ -45,7 +47,7 @@ public sealed partial class AdminService(
         if (account is null || !await accounts.CheckPasswordAsync(account, password!))
         {
             var reason = (account is null ? "unknown username" : "wrong password") + (attempt.LocksOnFailure ? "; now locked" : "");
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Detail: about, Reason: reason), ct);
+            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Detail: about, Reason: reason), CancellationToken.None);
             throw ProblemException.Unauthorized(InvalidCredentials);
         }
 
@@ -64,9 +66,18 @@ public sealed partial class AdminService(
     {
         RequireFields(("current_password", currentPassword), ("new_password", newPassword));
         var account = await accounts.FindByNameAsync(username) ?? throw ProblemException.Unauthorized("The account no longer exists.");
+        // The current password is guessed here as much as at sign-in (with a stolen token, say): the same lockout.
+        var nameHash = throttle.HashName(account.UserName!);
+        var attempt = await throttle.BeginAsync(nameHash, ct);
+        if (!attempt.MayProceed)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Denied, 423, Reason: "locked out"), CancellationToken.None);
+            throw LockedOut(attempt);
+        }
         if (!await accounts.CheckPasswordAsync(account, currentPassword!))
-            await RefuseAsync(actor, "auth.password_change", [], 400, "wrong current password",
-                ProblemException.Validation("current_password", "The current password is wrong."), ct);
+            await RefuseAsync(actor, "auth.password_change", [], 400, "wrong current password" + (attempt.LocksOnFailure ? "; now locked" : ""),
+                ProblemException.Validation("current_password", "The current password is wrong."), CancellationToken.None);
+        await throttle.SucceededAsync(nameHash, ct);
         if (newPassword == currentPassword)
             await RefuseAsync(actor, "auth.password_change", [], 400, "new password equals the current one",
                 ProblemException.Validation("new_password", "The new password must differ from the current one."), ct);
@@ -75,7 +86,23 @@ public sealed partial class AdminService(
         account.MustChangePassword = false;
         await SaveAuditedAsync(new AuditEntry(actor, "auth.password_change", AuditResult.Success, 204, Detail: new { username }),
             () => accounts.ChangePasswordAsync(account, currentPassword!, newPassword!));
-        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordChanged, ct);
+        await EndSessionsAfterCommitAsync(account.Id, SessionEndReasons.PasswordChanged);
+    }
+
+    private static ProblemException LockedOut(SignInThrottle.Attempt attempt) =>
+        new(423, "Locked", "Too many failed sign-ins. The account is locked; try again later.") { RetryAfter = attempt.RetryAfter };
+
+    /// <summary>The change is committed and its new security stamp already ends old sessions; the records only say why.</summary>
+    private async Task EndSessionsAfterCommitAsync(string accountId, string reason)
+    {
+        try
+        {
+            await sessions.EndAllAsync(accountId, reason, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Could not record the end of an account's UI sessions; its security stamp ends them anyway");
+        }
     }
 
     public async Task<AdminListResponse> ListAsync(CancellationToken ct = default)
@@ -141,7 +168,7 @@ public sealed partial class AdminService(
         }, ct);
         if (refusal is null)
         {
-            await sessions.EndAllAsync(account.Id, SessionEndReasons.AccountDeleted, ct);
+            await EndSessionsAfterCommitAsync(account.Id, SessionEndReasons.AccountDeleted);
             return;
         }
         // Refused outside the transaction: on SQLite it holds the write lock that the audit writer needs.
@@ -169,7 +196,7 @@ public sealed partial class AdminService(
         // A new stamp ends the account's existing tokens and cookie sessions.
         await SaveAuditedAsync(new AuditEntry(actor, "admin.password_reset", AuditResult.Success, 204, Detail: new { username = account.UserName }),
             () => accounts.UpdateSecurityStampAsync(account));
-        await sessions.EndAllAsync(account.Id, SessionEndReasons.PasswordReset, ct);
+        await EndSessionsAfterCommitAsync(account.Id, SessionEndReasons.PasswordReset);
         await throttle.ClearAsync(throttle.HashName(account.UserName!), ct);
     }
 

@@ -15,7 +15,7 @@ public static class AuthApi
             .Accepts<TokenRequest>("application/json", "application/x-www-form-urlencoded")
             .WithSummary("Exchange a username and password for a bearer token");
         api.MapGet("/me", MeAsync).RequireAuthorization(Policies.Account).WithSummary("The signed-in admin");
-        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(Policies.Account).WithSummary("Change your own password; earlier tokens stop working");
+        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(Policies.Account).RequireRateLimiting(SignInRateLimit.Policy).WithSummary("Change your own password; earlier tokens stop working");
         return api;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Mama.Security;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public static class SignInRateLimit
                 // Showing the sign-in page is free; posting credentials is what is counted.
                 if (!HttpMethods.IsPost(http.Request.Method)) return RateLimitPartition.GetNoLimiter("page");
                 var limit = http.RequestServices.GetRequiredService<IOptions<SignInOptions>>().Value.AttemptsPerMinutePerAddress;
-                return RateLimitPartition.GetFixedWindowLimiter("address " + http.Connection.RemoteIpAddress,
+                return RateLimitPartition.GetFixedWindowLimiter("address " + ClientAddress.Key(http.Connection.RemoteIpAddress),
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
             });
             o.OnRejected = async (context, ct) =>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Mama.Audit;
 using Mama.Data;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace Mama.Admins;
 
@@ -79,4 +80,31 @@ public sealed class SuperAdminSeeder(
     {
         if (!result.Succeeded) throw new InvalidOperationException($"Could not create {what}: " + string.Join(" ", result.Errors.Select(e => e.Description)));
     }
+}
+
+public static class SuperAdminBootstrap
+{
+    public static IServiceCollection AddSuperAdminBootstrap(this IServiceCollection services)
+    {
+        services.AddScoped<SuperAdminSeeder>();
+        services.AddOptions<BootstrapOptions>().BindConfiguration("Mama").ValidateOnStart();
+        return services.AddSingleton<IValidateOptions<BootstrapOptions>, BootstrapOptionsValidator>();
+    }
+}
+
+public sealed class BootstrapOptions
+{
+    public string? BootstrapAdminPassword { get; set; }
+}
+
+/// <summary>Outside Development a configured bootstrap password must pass the password rules: never admin/admin in Production.</summary>
+public sealed class BootstrapOptionsValidator(IHostEnvironment env) : IValidateOptions<BootstrapOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BootstrapOptions options) =>
+        env.IsDevelopment() || string.IsNullOrEmpty(options.BootstrapAdminPassword)
+        || options.BootstrapAdminPassword.Length >= PasswordRules.MinLength
+            && !string.Equals(options.BootstrapAdminPassword, PasswordRules.DefaultPassword, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(options.BootstrapAdminPassword, SuperAdminSeeder.BootstrapUsername, StringComparison.OrdinalIgnoreCase)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Mama:BootstrapAdminPassword (env Mama__BootstrapAdminPassword) must be at least {PasswordRules.MinLength} characters and not 'admin' outside Development; or leave it unset to get a one-time password on the console.");
 }

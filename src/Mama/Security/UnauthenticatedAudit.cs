@@ -19,7 +19,7 @@ public sealed class UnauthenticatedAudit(AuditLog audit, TimeProvider clock)
         var actor = Actor.From(http);
         var now = clock.GetUtcNow();
         if (_byAddress.Count > MaxTracked) Prune(now);
-        var window = _byAddress.GetOrAdd(actor.Ip ?? "unknown", _ => new Window());
+        var window = _byAddress.GetOrAdd(ClientAddress.Key(http.Connection.RemoteIpAddress), _ => new Window());
         int suppressed;
         lock (window)
         {
@@ -32,15 +32,29 @@ public sealed class UnauthenticatedAudit(AuditLog audit, TimeProvider clock)
             window.Suppressed = 0;
             window.LastWritten = now;
         }
-        await audit.WriteAsync(new AuditEntry(actor, "auth.unauthenticated", AuditResult.Denied, 401,
-            Detail: new { method = http.Request.Method, path = http.Request.Path.Value, scheme, suppressed },
-            Reason: credentialsGiven ? "invalid credentials" : "no credentials"), http.RequestAborted);
+        try
+        {
+            // Written whether or not the client waits for its 401: a client that hangs up must not erase the flood.
+            await audit.WriteAsync(new AuditEntry(actor, "auth.unauthenticated", AuditResult.Denied, 401,
+                Detail: new { method = http.Request.Method, path = http.Request.Path.Value, scheme, suppressed },
+                Reason: credentialsGiven ? "invalid credentials" : "no credentials"), CancellationToken.None);
+        }
+        catch
+        {
+            // Not written: this refusal and those it carried go to the next event instead of being lost.
+            lock (window)
+            {
+                window.Suppressed += suppressed + 1;
+                window.LastWritten = DateTimeOffset.MinValue;
+            }
+            throw;
+        }
     }
 
     private void Prune(DateTimeOffset now)
     {
         foreach (var (address, window) in _byAddress)
-            if (now - window.LastWritten > Interval) _byAddress.TryRemove(address, out _);
+            if (now - window.LastWritten > Interval && window.Suppressed == 0) _byAddress.TryRemove(address, out _);
     }
 
     private sealed class Window

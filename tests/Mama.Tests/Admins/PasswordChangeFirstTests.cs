@@ -79,6 +79,19 @@ public abstract class PasswordChangeFirstTests(MamaApp app)
     }
 
     [Fact]
+    public async Task GuessingTheCurrentPasswordWithAStolenTokenLocksTheAccountLikeSignInDoes()
+    {
+        var (username, password, client) = await app.NewAdminAsync();
+        for (var i = 0; i < 5; i++)
+            await (await client.PostJsonAsync("/api/v1/auth/password", new { current_password = $"guess-number-{i}", new_password = "whatever-comes-next" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        await (await client.PostJsonAsync("/api/v1/auth/password", new { current_password = password, new_password = "whatever-comes-next" })).AssertProblemAsync((HttpStatusCode)423);
+        await (await app.CreateClient().PostJsonAsync("/api/v1/auth/token", new { username, password })).AssertProblemAsync((HttpStatusCode)423);
+        await using var db = app.NewDbContext();
+        Assert.Equal(5, await db.AuditEvents.CountAsync(e => e.Actor == username && e.Action == "auth.password_change" && e.StatusCode == 400));
+    }
+
+    [Fact]
     public async Task AUiSessionThatMustChangeItsPasswordIsSentToTheChangePageFromEveryPage()
     {
         var (username, password) = await app.NewAdminMustChangeAsync("super_admin");

@@ -65,6 +65,8 @@ public sealed partial class StartupTests
         { "ForwardedHeaders:KnownProxies", "ForwardedHeaders__KnownProxies", "10.0.0.1,proxy.internal" },
         { "ForwardedHeaders:KnownNetworks", "ForwardedHeaders__KnownNetworks", "10.0.0.0/33" },
         { "Mama:ApiDocs", "Mama__ApiDocs", "sometimes" },
+        { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "ADMIN" },
+        { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "short-pw" },
     };
 
     [Theory]
