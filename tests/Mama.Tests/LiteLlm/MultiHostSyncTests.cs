@@ -32,13 +32,10 @@ public sealed class MultiHostSyncTests : IAsyncLifetime
     [Fact]
     public async Task ThreeHostsEditingOverlappingUsersWithOneKilledMidSyncLeaveEveryKeyAsTheDatabaseSaysPushedByOneWorkerAtATime()
     {
-        // The first host migrates the empty database and seeds the admin; the other two start once it is live. Three
-        // hosts starting at the same moment on an empty database are the start-up tests' subject (migration and
-        // bootstrap under a database lock).
-        _hosts.Add(await StartHostAsync("a"));
+        // All three start at the same moment on the empty database: one migrates and seeds the admin, the others wait.
+        _hosts.AddRange(await Task.WhenAll(StartHostAsync("a"), StartHostAsync("b"), StartHostAsync("c")));
         using (var first = _hosts[0].CreateClient())
             await MamaApp.ChangePasswordAsync(first, "admin", MamaApp.BootstrapPassword, MamaApp.SuperAdminPassword);
-        _hosts.AddRange(await Task.WhenAll(StartHostAsync("b"), StartHostAsync("c")));
         var admins = await Task.WhenAll(_hosts.Select(SignInAsync));
         Emulator.Control.SetLatency(Latency);
 
