@@ -14,6 +14,8 @@ public sealed class SignInAttempts
     public int Failures { get; set; }
     /// <summary>Unix milliseconds; 0 or a past time means not locked.</summary>
     public long LockedUntil { get; set; }
+    /// <summary>Unix milliseconds of the last attempt: rows idle for a day are deleted, so guessed names cannot pile up.</summary>
+    public long LastAttemptAt { get; set; }
 }
 
 /// <summary>
@@ -39,10 +41,11 @@ public sealed class SignInThrottle(MamaDbContext db, SigningKey signingKey, Time
         var lockUntil = now + (long)LockoutTime.TotalMilliseconds;
         // Counting the attempt and taking the lock on the fifth is one statement, so no interleaving can skip it.
         var counted = await db.Database.SqlQuery<long>($"""
-            INSERT INTO sign_in_attempts ("NameHash", "Failures", "LockedUntil") VALUES ({nameHash}, 1, 0)
+            INSERT INTO sign_in_attempts ("NameHash", "Failures", "LockedUntil", "LastAttemptAt") VALUES ({nameHash}, 1, 0, {now})
             ON CONFLICT ("NameHash") DO UPDATE SET
               "Failures" = CASE WHEN sign_in_attempts."Failures" + 1 >= {MaxFailures} THEN 0 ELSE sign_in_attempts."Failures" + 1 END,
-              "LockedUntil" = CASE WHEN sign_in_attempts."Failures" + 1 >= {MaxFailures} THEN {lockUntil} ELSE 0 END
+              "LockedUntil" = CASE WHEN sign_in_attempts."Failures" + 1 >= {MaxFailures} THEN {lockUntil} ELSE 0 END,
+              "LastAttemptAt" = {now}
             WHERE sign_in_attempts."LockedUntil" <= {now}
             RETURNING "LockedUntil" AS "Value"
             """).ToListAsync(ct);
@@ -52,8 +55,16 @@ public sealed class SignInThrottle(MamaDbContext db, SigningKey signingKey, Time
         return new Attempt(false, true, TimeSpan.FromMilliseconds(Math.Max(1000, lockedUntil - now)));
     }
 
-    /// <summary>A correct password clears the count, and the lock its own attempt may have taken.</summary>
-    public Task SucceededAsync(string nameHash, CancellationToken ct) => ClearAsync(nameHash, ct);
+    /// <summary>
+    /// A correct password clears the count, and the lock its own attempt may have taken. It also deletes rows idle
+    /// for a day (guesses at names, mostly), so that the table stays as small as the names tried recently.
+    /// </summary>
+    public async Task SucceededAsync(string nameHash, CancellationToken ct)
+    {
+        await ClearAsync(nameHash, ct);
+        var dayAgo = clock.GetUtcNow().AddDays(-1).ToUnixTimeMilliseconds();
+        await db.Set<SignInAttempts>().Where(a => a.LastAttemptAt < dayAgo && a.LockedUntil < dayAgo).ExecuteDeleteAsync(ct);
+    }
 
     public async Task ClearAsync(string nameHash, CancellationToken ct) =>
         await db.Set<SignInAttempts>().Where(a => a.NameHash == nameHash)

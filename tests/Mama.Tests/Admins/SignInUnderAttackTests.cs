@@ -100,6 +100,26 @@ public abstract class SignInUnderAttackTests(MamaApp app)
         await MamaApp.TokenAsync(app.CreateClient(), "admin", MamaApp.SuperAdminPassword);
     }
 
+    [Fact]
+    public async Task GuessedNamesIdleForADayAreDeletedAtTheNextSuccessfulSignInAndRecentOnesKept()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (old, recent) = ("old-" + Guid.NewGuid().ToString("N"), "new-" + Guid.NewGuid().ToString("N"));
+        await using (var db = app.NewDbContext())
+        {
+            db.Set<Mama.Admins.SignInAttempts>().AddRange(
+                new Mama.Admins.SignInAttempts { NameHash = old, Failures = 3, LastAttemptAt = now.AddDays(-2).ToUnixTimeMilliseconds() },
+                new Mama.Admins.SignInAttempts { NameHash = recent, Failures = 3, LastAttemptAt = now.AddHours(-2).ToUnixTimeMilliseconds() });
+            await db.SaveChangesAsync();
+        }
+
+        await MamaApp.TokenAsync(app.CreateClient(), "admin", MamaApp.SuperAdminPassword);
+
+        await using var after = app.NewDbContext();
+        var left = await after.Set<Mama.Admins.SignInAttempts>().Where(a => a.NameHash == old || a.NameHash == recent).Select(a => a.NameHash).ToListAsync();
+        Assert.Equal([recent], left);
+    }
+
     private static async Task<HttpStatusCode[]> GuessInParallelAsync(MamaHost[] hosts, string username, int count)
     {
         var clients = hosts.Select(h => h.CreateClient()).ToArray();

@@ -105,6 +105,9 @@ namespace Mama.Data.Migrations.Postgres
                     b.Property<int>("Failures")
                         .HasColumnType("integer");
 
+                    b.Property<long>("LastAttemptAt")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("LockedUntil")
                         .HasColumnType("bigint");
 
@@ -225,6 +228,33 @@ namespace Mama.Data.Migrations.Postgres
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("NextRunAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Name = "drift-check"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Sessions.UiSessionRecord", b =>
                 {
                     b.Property<string>("Id")
@@ -254,33 +284,6 @@ namespace Mama.Data.Migrations.Postgres
                     b.HasIndex("AccountId");
 
                     b.ToTable("ui_sessions", (string)null);
-                });
-
-            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
-                {
-                    b.Property<string>("Name")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<DateTimeOffset?>("LeaseUntil")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<DateTimeOffset?>("NextRunAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Owner")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.HasKey("Name");
-
-                    b.ToTable("job_leases", (string)null);
-
-                    b.HasData(
-                        new
-                        {
-                            Name = "drift-check"
-                        });
                 });
 
             modelBuilder.Entity("Mama.Users.User", b =>

@@ -99,6 +99,9 @@ namespace Mama.Data.Migrations.Sqlite
                     b.Property<int>("Failures")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("LastAttemptAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("LockedUntil")
                         .HasColumnType("INTEGER");
 
@@ -215,6 +218,33 @@ namespace Mama.Data.Migrations.Sqlite
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("NextRunAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Name = "drift-check"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Sessions.UiSessionRecord", b =>
                 {
                     b.Property<string>("Id")
@@ -244,33 +274,6 @@ namespace Mama.Data.Migrations.Sqlite
                     b.HasIndex("AccountId");
 
                     b.ToTable("ui_sessions", (string)null);
-                });
-
-            modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
-                {
-                    b.Property<string>("Name")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("LeaseUntil")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long?>("NextRunAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Owner")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Name");
-
-                    b.ToTable("job_leases", (string)null);
-
-                    b.HasData(
-                        new
-                        {
-                            Name = "drift-check"
-                        });
                 });
 
             modelBuilder.Entity("Mama.Users.User", b =>
