@@ -26,15 +26,11 @@ builder.Services.AddLiteLlm(builder.Configuration);
 builder.Services.AddOptions<AuditOptions>().BindConfiguration("Mama:Audit").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSingleton<AuditQueries>();
-builder.Services.AddScoped<AdminService>();
-builder.Services.AddScoped<SignInThrottle>();
-builder.Services.AddSignInRateLimit();
-builder.Services.AddSingleton<AdminActions>();
+builder.Services.AddMamaAdmins();
 builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<ApiClientService>();
 builder.Services.AddOptions<LookupOptions>().BindConfiguration("Mama:Lookup");
 builder.Services.AddSingleton<KeyLookup>();
-builder.Services.AddSuperAdminBootstrap();
 builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
