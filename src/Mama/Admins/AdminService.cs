@@ -109,10 +109,11 @@ public sealed partial class AdminService(
     {
         var superAdmins = (await accounts.GetUsersInRoleAsync(Roles.SuperAdmin)).Select(a => a.Id).ToHashSet();
         var all = await db.Users.AsNoTracking().OrderBy(a => a.UserName).ToListAsync(ct);
-        var locked = await throttle.LockedAsync(all.Select(a => throttle.HashName(a.UserName!)), ct);
+        var hashes = all.ToDictionary(a => a.Id, a => throttle.HashName(a.UserName!));
+        var locked = await throttle.LockedAsync(hashes.Values, ct);
         return new AdminListResponse(all.Select(a => new AdminResponse(
             a.UserName!, superAdmins.Contains(a.Id) ? Roles.SuperAdmin : Roles.Admin, a.MustChangePassword,
-            a.CreatedAt, a.CreatedBy, locked.Contains(throttle.HashName(a.UserName!)))).ToList());
+            a.CreatedAt, a.CreatedBy, locked.Contains(hashes[a.Id]))).ToList());
     }
 
     public async Task<AdminResponse> CreateAsync(CreateAdminRequest request, Actor actor, CancellationToken ct = default)

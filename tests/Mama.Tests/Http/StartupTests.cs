@@ -118,19 +118,7 @@ public sealed partial class StartupTests
         var data = Directory.CreateTempSubdirectory("mama-start-");
         try
         {
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Mama.dll")])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                WorkingDirectory = data.FullName,
-            };
-            string[] inherited = ["Mama__", "LiteLlm__", "Database__", "ConnectionStrings__", "ForwardedHeaders__", "ASPNETCORE_", "DOTNET_ENVIRONMENT"];
-            foreach (var name in start.Environment.Keys.Where(k => inherited.Any(k.StartsWith)).ToList())
-                start.Environment.Remove(name);
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-            start.Environment["Mama__DataPath"] = data.FullName;
-            foreach (var (key, value) in environment) start.Environment[key] = value;
+            var start = MamaProcess.StartInfo(data.FullName, environment, "Production", "http://127.0.0.1:0");
 
             using var process = new Process { StartInfo = start };
             var stdout = new StringBuilder();

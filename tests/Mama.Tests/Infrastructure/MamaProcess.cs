@@ -32,21 +32,32 @@ public sealed class MamaProcess : IAsyncDisposable
     public static async Task<MamaProcess> StartAsync(string dataFolder, IReadOnlyDictionary<string, string?> environment, string environmentName = "Production")
     {
         var port = FreePort();
+        var start = StartInfo(dataFolder, environment, environmentName, $"http://127.0.0.1:{port}");
+        var process = new MamaProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        await process.WaitUntilLiveAsync();
+        return process;
+    }
+
+    /// <summary>
+    /// How mama is started: only the given settings, none inherited from the test run's own environment, the data
+    /// folder as working directory and data path, output captured.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string dataFolder, IReadOnlyDictionary<string, string?> environment, string environmentName, string urls)
+    {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Mama.dll")])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             WorkingDirectory = dataFolder,
         };
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("Mama__") || k.StartsWith("LiteLlm__") || k.StartsWith("ASPNETCORE_") || k.StartsWith("DOTNET_ENVIRONMENT") || k.StartsWith("ConnectionStrings__") || k.StartsWith("Database__")).ToList())
+        string[] inherited = ["Mama__", "LiteLlm__", "Database__", "ConnectionStrings__", "ForwardedHeaders__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "Urls"];
+        foreach (var name in start.Environment.Keys.Where(k => inherited.Any(k.StartsWith)).ToList())
             start.Environment.Remove(name);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = environmentName;
         start.Environment["Mama__DataPath"] = dataFolder;
-        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Urls"] = urls;
         foreach (var (key, value) in environment) start.Environment[key] = value;
-        var process = new MamaProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
-        await process.WaitUntilLiveAsync();
-        return process;
+        return start;
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseUrl };
