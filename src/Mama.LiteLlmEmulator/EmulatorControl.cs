@@ -18,7 +18,11 @@ public sealed record EmulatedKey(
     bool Blocked,
     DateTimeOffset? Expires,
     DateTimeOffset CreatedAt,
-    JsonObject Row);
+    JsonObject Row)
+{
+    /// <summary>The <c>key_type</c> the key was generated with, read back from the <c>allowed_routes</c> LiteLLM set for it.</summary>
+    public string? KeyType => KeyTypes.FromAllowedRoutes(Row["allowed_routes"] as JsonArray);
+}
 
 /// <summary>The emulator's state and the knobs tests turn: faults, model list, behaviour modes, stored keys.</summary>
 public sealed class EmulatorControl
@@ -36,6 +40,7 @@ public sealed class EmulatorControl
     private bool _requireContentLength;
     private int _chunkedBodies;
     private int _sizedBodies;
+    private bool _noDb;
 
     internal EmulatorControl(EmulatorOptions options)
     {
@@ -52,6 +57,8 @@ public sealed class EmulatorControl
     internal KeyStore Keys { get; } = new();
     /// <summary>Per-key request counts since the start or the last <see cref="Reset"/>.</summary>
     public CallLog Calls { get; } = new();
+    /// <summary>Every proxy request's method and URL (query string included) since the start or the last <see cref="Reset"/>.</summary>
+    public RequestLog Requests { get; } = new();
 
     public bool IsDown { get { lock (_gate) { return _down; } } }
 
@@ -65,6 +72,13 @@ public sealed class EmulatorControl
     {
         get { lock (_gate) { return _legacyDeleteErrors; } }
         set { lock (_gate) { _legacyDeleteErrors = value; } }
+    }
+
+    /// <summary>Like a proxy whose own database is unreachable: management routes (/key/*) answer 503 <c>no_db_connection</c>.</summary>
+    public bool NoDb
+    {
+        get { lock (_gate) { return _noDb; } }
+        set { lock (_gate) { _noDb = value; } }
     }
 
     /// <summary>Like a strict gateway or WAF: a request body sent chunked (without Content-Length) gets 411.</summary>
@@ -167,9 +181,11 @@ public sealed class EmulatorControl
             _requireContentLength = _options.RequireContentLength;
             _chunkedBodies = 0;
             _sizedBodies = 0;
+            _noDb = false;
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
         Calls.Clear();
+        Requests.Clear();
         lock (Keys.Gate)
         {
             Keys.Clear();
@@ -197,6 +213,8 @@ public sealed class EmulatorControl
                 ["duplicate_key_mode"] = _duplicateKeyMode == DuplicateKeyMode.Reject ? "reject" : "noop",
                 ["legacy_delete_errors"] = _legacyDeleteErrors,
                 ["require_content_length"] = _requireContentLength,
+                ["no_db"] = _noDb,
+                ["requests_logged"] = Requests.Count,
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
             };

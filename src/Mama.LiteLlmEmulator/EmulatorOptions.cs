@@ -18,7 +18,7 @@ public sealed class EmulatorOptions
     /// <summary>Port on 127.0.0.1; 0 picks any free port.</summary>
     public int Port { get; set; }
 
-    public string MasterKey { get; set; } = "sk-1234";
+    public string MasterKey { get; set; } = "sk-emulator-master-key-change-me";
 
     /// <summary>One deployment per entry (repeat a name for several deployments); null means <see cref="DefaultModels"/>.</summary>
     public IList<string>? Models { get; set; }

@@ -2,11 +2,11 @@ using System.Globalization;
 
 namespace Mama.LiteLlmEmulator;
 
-/// <summary>dotnet run --project src/Mama.LiteLlmEmulator -- --port 4000 --master-key sk-1234 [--models a,b,c]</summary>
+/// <summary>dotnet run --project src/Mama.LiteLlmEmulator -- --port 4000 --master-key sk-emulator-master-key-change-me [--models a,b,c]</summary>
 public static class EmulatorProgram
 {
     private const string Usage =
-        "usage: Mama.LiteLlmEmulator [--port 4000] [--master-key sk-1234] [--models a,b,c] [--duplicate-key noop|reject] [--legacy-delete] [--missing-key-update-delay-ms N]";
+        "usage: Mama.LiteLlmEmulator [--port 4000] [--master-key sk-emulator-master-key-change-me] [--models a,b,c] [--duplicate-key noop|reject] [--legacy-delete] [--missing-key-update-delay-ms N]";
 
     public static async Task<int> Main(string[] args)
     {

@@ -10,6 +10,7 @@ public sealed record ModelsRequest(IReadOnlyList<string> Models);
 public sealed record DuplicateKeyModeRequest(string Mode);
 public sealed record DeleteModeRequest(bool Legacy);
 public sealed record ContentLengthRequest(bool Require);
+public sealed record NoDbRequest(bool Down);
 
 /// <summary>
 /// Test-only knobs under /_emulator. Unauthenticated on purpose: the emulator listens on 127.0.0.1 only,
@@ -39,9 +40,12 @@ internal static class ControlApi
             Apply(emulator, () => emulator.LegacyDeleteErrors = request.Legacy));
         api.MapMethods("/require-content-length", Write, (ContentLengthRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.RequireContentLength = request.Require));
+        api.MapMethods("/no-db", Write, (NoDbRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => emulator.NoDb = request.Down));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
+        api.MapGet("/requests", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Requests.Describe()));
         return app;
     }
 

@@ -14,6 +14,7 @@ internal static class ProxyPipeline
                 await HandleErrorsAsync(context, next);
                 return;
             }
+            emulator.Requests.Record(context.Request);
             try
             {
                 await emulator.Calls.TrackAsync(context, async () =>
@@ -42,6 +43,14 @@ internal static class ProxyPipeline
         if ((chunked || request.ContentLength > 0) && !emulator.RecordBodyFraming(chunked))
         {
             await EmulatorJson.WriteAsync(context.Response, StatusCodes.Status411LengthRequired, new JsonObject { ["detail"] = "Length Required" });
+            return false;
+        }
+        if (emulator.NoDb && request.Path.StartsWithSegments("/key", StringComparison.Ordinal))
+        {
+            // The shape of auth_exception_handler.py's answer when the proxy's database is unreachable (v1.104.0).
+            var error = new ProxyError(
+                503, "Service Unavailable, the authentication database is temporarily unreachable. Please retry shortly.", "no_db_connection", "None");
+            await EmulatorJson.WriteAsync(context.Response, error.Status, error.ToJson());
             return false;
         }
         var (latency, errorRate) = emulator.FaultsFor(context.Request.Path.Value ?? "/");

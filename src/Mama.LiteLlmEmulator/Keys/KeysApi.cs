@@ -36,6 +36,7 @@ internal static class KeysApi
         var body = await RequestBody.ReadAsync(context.Request);
         ProxyAuth.RequireAdmin(context, emulator);
         var request = body.Validate(KeyFields.Generate);
+        KeyTypes.Apply(request);
         RejectNegative(request, "max_budget", "internal_server_error");
         RejectNegative(request, "soft_budget", "internal_server_error");
         var now = emulator.Clock.GetUtcNow();
