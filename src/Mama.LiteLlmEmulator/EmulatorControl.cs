@@ -24,6 +24,9 @@ public sealed record EmulatedKey(
     public string? KeyType => KeyTypes.FromAllowedRoutes(Row["allowed_routes"] as JsonArray);
 }
 
+/// <summary>A status and message a route answers instead of doing its work.</summary>
+internal sealed record Refusal(int Status, string Message);
+
 /// <summary>The emulator's state and the knobs tests turn: faults, model list, behaviour modes, stored keys.</summary>
 public sealed class EmulatorControl
 {
@@ -41,6 +44,7 @@ public sealed class EmulatorControl
     private int _chunkedBodies;
     private int _sizedBodies;
     private bool _noDb;
+    private readonly Dictionary<string, Refusal> _refusals = new(StringComparer.Ordinal);
 
     internal EmulatorControl(EmulatorOptions options)
     {
@@ -79,6 +83,27 @@ public sealed class EmulatorControl
     {
         get { lock (_gate) { return _noDb; } }
         set { lock (_gate) { _noDb = value; } }
+    }
+
+    /// <summary>
+    /// Like a policy hook (<c>custom_key_generate</c>, <c>custom_key_update</c>, upper bounds) refusing every request to
+    /// <paramref name="route"/> with <paramref name="status"/> (400, 403 or 422); <c>{key}</c> in the message becomes the key
+    /// as the request sent it. A null <paramref name="status"/> lifts the refusal.
+    /// </summary>
+    public void SetRefusal(string route, int? status, string? message = null)
+    {
+        if (status is { } code && code is not (400 or 401 or 403 or 404 or 422 or 429))
+            throw new ArgumentOutOfRangeException(nameof(status), "A refusal is a 400, 401, 403, 404, 422 or 429.");
+        lock (_gate)
+        {
+            if (status is null) _refusals.Remove(route);
+            else _refusals[route] = new Refusal(status.Value, message ?? "Refused by the proxy's policy.");
+        }
+    }
+
+    internal Refusal? RefusalFor(string path)
+    {
+        lock (_gate) { return _refusals.GetValueOrDefault(path); }
     }
 
     /// <summary>Like a strict gateway or WAF: a request body sent chunked (without Content-Length) gets 411.</summary>
@@ -182,6 +207,7 @@ public sealed class EmulatorControl
             _chunkedBodies = 0;
             _sizedBodies = 0;
             _noDb = false;
+            _refusals.Clear();
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
         Calls.Clear();
@@ -214,6 +240,7 @@ public sealed class EmulatorControl
                 ["legacy_delete_errors"] = _legacyDeleteErrors,
                 ["require_content_length"] = _requireContentLength,
                 ["no_db"] = _noDb,
+                ["refusals"] = new JsonObject(_refusals.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)new JsonObject { ["status"] = p.Value.Status, ["message"] = p.Value.Message }))),
                 ["requests_logged"] = Requests.Count,
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),

@@ -123,4 +123,46 @@ public sealed class ProtocolSwitchTests
         Assert.Null(emulator.Control.FindKey(key));
         Assert.DoesNotContain(emulator.Control.Requests.Snapshot(), r => r.Url.Contains(key, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task ARefusalAnswersItsRouteWithTheStatusAndTheKeyAsSentUntilLifted()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+        var key = (string)(await admin.GenerateAsync())["key"]!;
+        await admin.PutAsync("/_emulator/refusal", new JsonObject { ["route"] = "/key/update", ["status"] = 403, ["message"] = "Edits of key={key} are not allowed" });
+
+        var refused = await admin.PostAsync("/key/update", new JsonObject { ["key"] = Sha.Hash(key), ["models"] = new JsonArray("o3") });
+
+        refused.AssertError(HttpStatusCode.Forbidden, $"Edits of key={Sha.Hash(key)} are not allowed", "auth_error", "None");
+        Assert.Empty(emulator.Control.FindKey(key)!.Models);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/key/generate", new JsonObject())).Status);
+        await admin.PutAsync("/_emulator/refusal", new JsonObject { ["route"] = "/key/update", ["status"] = null });
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/key/update", new JsonObject { ["key"] = Sha.Hash(key) })).Status);
+    }
+
+    [Fact]
+    public async Task A422RefusalHasFastApisDetailShapeAndResetLiftsEveryRefusal()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+        emulator.Control.SetRefusal("/key/generate", 422, "key {key} is not acceptable");
+
+        var refused = await admin.PostAsync("/key/generate", new JsonObject { ["key"] = "sk-custom-key-000001" });
+
+        Assert.Equal("key sk-custom-key-000001 is not acceptable", (string?)refused.AssertValidationError()["msg"]);
+        await admin.PostAsync("/_emulator/reset", new JsonObject());
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/key/generate", new JsonObject())).Status);
+    }
+
+    [Fact]
+    public async Task ARefusalWithAStatusThatIsNoRefusalIs400FromTheControlApi()
+    {
+        await using var emulator = await EmulatorFixture.StartAsync();
+        using var admin = new Proxy(emulator.BaseUrl, EmulatorFixture.MasterKey);
+
+        var reply = await admin.PutAsync("/_emulator/refusal", new JsonObject { ["route"] = "/key/update", ["status"] = 500 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+    }
 }

@@ -11,6 +11,7 @@ public sealed record DuplicateKeyModeRequest(string Mode);
 public sealed record DeleteModeRequest(bool Legacy);
 public sealed record ContentLengthRequest(bool Require);
 public sealed record NoDbRequest(bool Down);
+public sealed record RefusalRequest(string Route, int? Status, string? Message = null);
 
 /// <summary>
 /// Test-only knobs under /_emulator. Unauthenticated on purpose: the emulator listens on 127.0.0.1 only,
@@ -42,6 +43,8 @@ internal static class ControlApi
             Apply(emulator, () => emulator.RequireContentLength = request.Require));
         api.MapMethods("/no-db", Write, (NoDbRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.NoDb = request.Down));
+        api.MapMethods("/refusal", Write, (RefusalRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => emulator.SetRefusal(request.Route, request.Status, request.Message)));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));

@@ -53,6 +53,11 @@ internal static class ProxyPipeline
             await EmulatorJson.WriteAsync(context.Response, error.Status, error.ToJson());
             return false;
         }
+        if (emulator.RefusalFor(request.Path.Value ?? "/") is { } refusal)
+        {
+            await RefuseAsync(context, refusal);
+            return false;
+        }
         var (latency, errorRate) = emulator.FaultsFor(context.Request.Path.Value ?? "/");
         if (latency > TimeSpan.Zero)
         {
@@ -72,6 +77,34 @@ internal static class ProxyPipeline
             return false;
         }
         return true;
+    }
+
+    /// <summary>A policy refusal, in the shape LiteLLM gives it: the error envelope, or FastAPI's detail list for a 422.</summary>
+    private static async Task RefuseAsync(HttpContext context, Refusal refusal)
+    {
+        var request = context.Request;
+        var key = request.Query["key"].ToString();
+        if (HttpMethods.IsPost(request.Method))
+        {
+            request.EnableBuffering();
+            try
+            {
+                if (await JsonNode.ParseAsync(request.Body, cancellationToken: context.RequestAborted) is JsonObject body && body["key"] is JsonValue sent
+                    && sent.TryGetValue<string>(out var value))
+                    key = value;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+            }
+        }
+        var message = refusal.Message.Replace("{key}", key, StringComparison.Ordinal);
+        if (refusal.Status == StatusCodes.Status422UnprocessableEntity)
+        {
+            await EmulatorJson.WriteAsync(context.Response, refusal.Status, ValidationError.Single("value_error", ["body"], message, null).ToJson());
+            return;
+        }
+        var type = request.Path.Value == "/key/update" ? "auth_error" : "bad_request_error";
+        await EmulatorJson.WriteAsync(context.Response, refusal.Status, new ProxyError(refusal.Status, message, type, "None").ToJson());
     }
 
     private static async Task HandleErrorsAsync(HttpContext context, RequestDelegate next)
