@@ -145,7 +145,7 @@ public sealed class KeyReconciler(
             managed.Remove(user.KeyHash, out var onProxy);
             // Users with a change in flight belong to the normal sync, not to the repair.
             if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now) continue;
-            if (onProxy is not null && KeySync.SpecOf(user).Differences(onProxy).Count == 0) continue;
+            if (onProxy is not null && KeySync.SpecOf(user, options.Value).Differences(onProxy).Count == 0) continue;
             // A candidate only: the repair re-reads the user and the key under the user's lease before it pushes.
             if (await sync.RepairAsync(user.Id, ct) is not { } repair) continue;
             await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", repair.Error is null ? AuditResult.Success : AuditResult.Failure, repair.Status,
@@ -156,7 +156,7 @@ public sealed class KeyReconciler(
         {
             try
             {
-                if (!await liteLlm.DeleteKeyAsync(orphan.Token!, ct)) continue; // its user's deletion finished meanwhile
+                if (!await liteLlm.DeleteKeyByHashAsync(orphan.Token!, ct)) continue; // its user's deletion finished meanwhile
                 await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", AuditResult.Success, 200, [orphan.KeyAlias ?? ""],
                     new { repair = "orphan_deleted", key_alias = orphan.KeyAlias }), ct);
             }

@@ -159,13 +159,13 @@ public sealed class KeySync(
     {
         try
         {
-            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
             if (user.DeletedAt is not null)
             {
-                await liteLlm.DeleteKeyAsync(key, ct);
+                await liteLlm.DeleteKeyByHashAsync(user.KeyHash, ct);
                 return new Result(ResultKind.Deleted);
             }
-            await EnsureKeyAsync(key, SpecOf(user), ct);
+            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
+            await EnsureKeyAsync(key, SpecOf(user, options.Value), ct);
             return new Result(ResultKind.Synced);
         }
         catch (LiteLlmException e)
@@ -240,12 +240,12 @@ public sealed class KeySync(
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
         var user = await ReadAsync(id, ct);
         if (user is null || user.DeletedAt is not null || user.SyncState != SyncState.Synced) return null;
-        var spec = SpecOf(user);
+        var spec = SpecOf(user, options.Value);
         IReadOnlyList<string> differences = [];
         try
         {
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            var existing = await liteLlm.GetKeyAsync(key, work.Token);
+            var existing = await liteLlm.GetKeyByHashAsync(user.KeyHash, work.Token);
             differences = existing is null ? ["key"] : spec.Differences(existing);
             if (differences.Count == 0) return null;
             await EnsureKeyAsync(key, spec, work.Token, existing);
@@ -265,20 +265,25 @@ public sealed class KeySync(
         }
     }
 
-    /// <summary>Creates the key with mama's value if LiteLLM lacks it, else updates whatever differs. Safe to repeat.</summary>
+    /// <summary>
+    /// Creates the key with mama's value if LiteLLM lacks it, else updates whatever differs, merging mama's metadata fields
+    /// into what the key holds. After the generate, the key is named only by its hash. Safe to repeat.
+    /// </summary>
     public async Task<string> EnsureKeyAsync(string key, KeySpec spec, CancellationToken ct, LiteLlmKey? known = null)
     {
-        var existing = known ?? await liteLlm.GetKeyAsync(key, ct);
+        var hash = LiteLlmClient.HashKey(key);
+        var existing = known ?? await liteLlm.GetKeyByHashAsync(hash, ct);
         if (existing is null)
         {
             try
             {
-                await liteLlm.GenerateKeyAsync(spec.ToRequest(key), ct);
+                await liteLlm.GenerateKeyAsync(spec.ToGenerateRequest(key), ct);
                 return "created";
             }
             catch (LiteLlmException e) when (e.Status == 400 && e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase) && !e.Message.Contains("alias", StringComparison.OrdinalIgnoreCase))
             {
-                // A proxy that refuses duplicate custom keys: it was created meanwhile, so update it below.
+                // A proxy that refuses duplicate custom keys: it was created meanwhile, so update it below, on its metadata as it is now.
+                existing = await liteLlm.GetKeyByHashAsync(hash, ct);
             }
         }
         else if (spec.Differences(existing).Count == 0)
@@ -288,19 +293,25 @@ public sealed class KeySync(
 
         try
         {
-            await liteLlm.UpdateKeyAsync(spec.ToRequest(key), ct);
+            await liteLlm.UpdateKeyByHashAsync(spec.ToUpdateRequest(hash, existing?.Metadata ?? default), ct);
             return "updated";
         }
         catch (LiteLlmKeyNotFoundException)
         {
             // Deleted between info and update: create it again.
-            await liteLlm.GenerateKeyAsync(spec.ToRequest(key), ct);
+            await liteLlm.GenerateKeyAsync(spec.ToGenerateRequest(key), ct);
             return "created";
         }
     }
 
-    /// <summary>LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked.</summary>
-    public static KeySpec SpecOf(User user) => new(user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0);
+    /// <summary>
+    /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked. Without
+    /// <paramref name="options"/> the spec has no owner or key type (enough to compare, not to create).
+    /// </summary>
+    public static KeySpec SpecOf(User user, LiteLlmOptions? options = null) => new(
+        user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0,
+        Owner: KeyOwners.OwnerOf(options?.KeyOwner ?? KeyOwners.User, user.UserId),
+        KeyType: string.IsNullOrEmpty(options?.KeyType) ? null : options.KeyType);
 
     /// <summary>Exponential backoff with ±20 % jitter, so retries of many users spread out.</summary>
     public TimeSpan Backoff(int attempts)

@@ -25,26 +25,33 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         return (list?.Data ?? []).Select(m => m.Id).Where(id => !string.IsNullOrEmpty(id)).Distinct().ToList();
     }
 
-    /// <summary>The key's row, or null when the proxy has no such key (404 now, 401 "does not exist in db" on old proxies).</summary>
-    public async Task<LiteLlmKey?> GetKeyAsync(string key, CancellationToken ct)
+    /// <summary>
+    /// The key's row, or null when the proxy has no such key (404 now, 401 "does not exist in db" on old proxies). Addressed
+    /// by hash: a plaintext key in a query string ends up in every access log between mama and the proxy.
+    /// </summary>
+    public async Task<LiteLlmKey?> GetKeyByHashAsync(string hash, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "key/info?key=" + Uri.EscapeDataString(key), null, ct);
+        using var response = await SendAsync(HttpMethod.Get, "key/info?key=" + Uri.EscapeDataString(RequireHash(hash)), null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (response.StatusCode == HttpStatusCode.Unauthorized && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase)) return null;
         await EnsureSuccessAsync(response, "key info", ct);
         return (await response.Content.ReadFromJsonAsync<KeyInfoResponse>(ct))?.Info;
     }
 
-    /// <summary>Creates the key with mama's own value. Not retried by the HTTP pipeline: a lost answer is resolved by the caller's next info call.</summary>
+    /// <summary>Creates the key with mama's own value (the only call that carries it). Not retried by the HTTP pipeline: a lost answer is resolved by the caller's next info call.</summary>
     public async Task GenerateKeyAsync(KeyRequest request, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Post, "key/generate", request, ct);
         await EnsureSuccessAsync(response, "generate key", ct);
     }
 
-    /// <summary>Replaces the key's alias, models, metadata and blocked flag. Throws <see cref="LiteLlmKeyNotFoundException"/> when the key is gone.</summary>
-    public async Task UpdateKeyAsync(KeyRequest request, CancellationToken ct)
+    /// <summary>
+    /// Replaces the key's alias, models, metadata and blocked flag; the request names the key by its hash
+    /// (<see cref="KeySpec.ToUpdateRequest"/>). Throws <see cref="LiteLlmKeyNotFoundException"/> when the key is gone.
+    /// </summary>
+    public async Task UpdateKeyByHashAsync(KeyRequest request, CancellationToken ct)
     {
+        RequireHash(request.Key);
         using var response = await SendAsync(HttpMethod.Post, "key/update", request, ct);
         // LiteLLM answers an unknown key on update with 401 (its DB helper raises it), not 404.
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
@@ -53,10 +60,10 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         await EnsureSuccessAsync(response, "update key", ct);
     }
 
-    /// <summary>Deletes one key; true if it was there, false if it was already gone. Either way it is gone afterwards.</summary>
-    public async Task<bool> DeleteKeyAsync(string key, CancellationToken ct)
+    /// <summary>Deletes one key by its hash; true if it was there, false if it was already gone. Either way it is gone afterwards.</summary>
+    public async Task<bool> DeleteKeyByHashAsync(string hash, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Post, "key/delete", new DeleteKeyRequest([key]), ct);
+        using var response = await SendAsync(HttpMethod.Post, "key/delete", new DeleteKeyRequest([RequireHash(hash)]), ct);
         if (response.IsSuccessStatusCode) return true;
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
         // Proxies before ~v1.56 answer a missing key with 400 "Not all keys passed in were deleted".
@@ -64,6 +71,15 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         await EnsureSuccessAsync(response, "delete key", ct);
         return true;
     }
+
+    /// <summary>
+    /// LiteLLM treats a value starting with <c>sk-</c> as a plaintext key and hashes it, anything else as the hash itself;
+    /// refusing a plaintext here keeps a mix-up from ever reaching a URL or a log.
+    /// </summary>
+    private static string RequireHash(string hash) =>
+        string.IsNullOrEmpty(hash) || hash.StartsWith("sk-", StringComparison.Ordinal)
+            ? throw new ArgumentException("A key hash is expected here, not a key.", nameof(hash))
+            : hash;
 
     /// <summary>Every key on the proxy as full objects, page by page (the master key's own row included).</summary>
     public async IAsyncEnumerable<LiteLlmKey> ListKeysAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)

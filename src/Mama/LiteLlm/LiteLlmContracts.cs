@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Mama.LiteLlm;
@@ -9,15 +10,19 @@ public sealed record LiteLlmModel([property: JsonPropertyName("id")] string Id);
 
 public sealed record LiteLlmModelList([property: JsonPropertyName("data")] IReadOnlyList<LiteLlmModel>? Data);
 
-/// <summary>The body of <c>/key/generate</c> and <c>/key/update</c>: mama always sends every field it manages, so the two are one type.</summary>
-public sealed class KeyRequest
+/// <summary>
+/// The body of <c>/key/generate</c> and <c>/key/update</c>: mama always sends every field it manages, so the two are one type.
+/// <see cref="Key"/> is the plaintext only on generate; an update names the key by its hash (<see cref="KeySpec.ToUpdateRequest"/>).
+/// </summary>
+public sealed record KeyRequest
 {
     [JsonPropertyName("key")] public required string Key { get; init; }
     [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
-    [JsonPropertyName("user_id")] public string? UserId { get; init; }
+    [JsonPropertyName("user_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? UserId { get; init; }
     [JsonPropertyName("models")] public required IReadOnlyList<string> Models { get; init; }
-    [JsonPropertyName("metadata")] public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+    [JsonPropertyName("metadata")] public required JsonObject Metadata { get; init; }
     [JsonPropertyName("blocked")] public bool Blocked { get; init; }
+    [JsonPropertyName("key_type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? KeyType { get; init; }
 }
 
 /// <summary>What mama reads of a key row: from <c>/key/info</c>'s <c>info</c> or a <c>/key/list</c> full object.</summary>
@@ -49,28 +54,47 @@ public sealed record KeyListResponse(
 
 public sealed record DeleteKeyRequest([property: JsonPropertyName("keys")] IReadOnlyList<string> Keys);
 
-/// <summary>What mama wants a user's key to look like on the proxy.</summary>
-public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string Organization, bool Blocked)
+/// <summary>
+/// What mama wants a user's key to look like on the proxy. <see cref="Owner"/> is the key's <c>user_id</c> (null: none sent),
+/// <see cref="KeyType"/> is sent on generate only (LiteLLM's update has no such field).
+/// </summary>
+public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string Organization, bool Blocked, string? Owner = null, string? KeyType = null)
 {
     public const string ManagedByField = "managed_by";
     public const string ManagedByValue = "mama";
+    public const string OrganizationField = "organization";
 
-    public KeyRequest ToRequest(string key) => new() { Key = key, KeyAlias = Alias, UserId = Alias, Models = Models, Metadata = Metadata, Blocked = Blocked };
-
-    public IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
+    /// <summary>The <c>/key/generate</c> body: the only request that carries the plaintext key.</summary>
+    public KeyRequest ToGenerateRequest(string key) => new()
     {
-        [ManagedByField] = ManagedByValue,
-        ["organization"] = Organization,
+        Key = key, KeyAlias = Alias, UserId = Owner, Models = Models, Metadata = MergedInto(default), Blocked = Blocked, KeyType = KeyType,
     };
 
-    /// <summary>The fields that differ between this spec and the proxy's key, empty when they agree.</summary>
+    /// <summary>
+    /// The <c>/key/update</c> body, naming the key by its hash. LiteLLM replaces metadata wholesale, so mama's fields are
+    /// set into the key's <paramref name="current"/> metadata: what others put there (tags, notes) survives.
+    /// </summary>
+    public KeyRequest ToUpdateRequest(string hash, JsonElement current) => new()
+    {
+        Key = hash, KeyAlias = Alias, UserId = Owner, Models = Models, Metadata = MergedInto(current), Blocked = Blocked,
+    };
+
+    public JsonObject MergedInto(JsonElement current)
+    {
+        var metadata = current.ValueKind == JsonValueKind.Object ? JsonObject.Create(current)!.DeepClone().AsObject() : [];
+        metadata[ManagedByField] = ManagedByValue;
+        metadata[OrganizationField] = Organization;
+        return metadata;
+    }
+
+    /// <summary>The fields that differ between this spec and the proxy's key, empty when they agree. Of the metadata, only mama's fields count.</summary>
     public IReadOnlyList<string> Differences(LiteLlmKey key)
     {
         var differences = new List<string>();
         if (key.KeyAlias != Alias) differences.Add("key_alias");
         if (!new HashSet<string>(key.Models ?? []).SetEquals(Models)) differences.Add("models");
         if ((key.Blocked ?? false) != Blocked) differences.Add("blocked");
-        if (!key.IsManagedByMama || key.MetadataValue("organization") != Organization) differences.Add("metadata");
+        if (!key.IsManagedByMama || key.MetadataValue(OrganizationField) != Organization) differences.Add("metadata");
         return differences;
     }
 }

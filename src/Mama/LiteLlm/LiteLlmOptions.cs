@@ -41,6 +41,13 @@ public sealed class LiteLlmOptions
     /// <summary>How long the circuit breaker stays open after the proxy failed repeatedly.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Who owns the keys in LiteLLM (the key's <c>user_id</c>): <c>user</c> (the mama user ID), <c>none</c> (no owner sent),
+    /// or any other value as one fixed LiteLLM user ID. A key inherits its owner's limits and budget.
+    /// </summary>
+    public string KeyOwner { get; set; } = KeyOwners.User;
+    /// <summary>Unset: no <c>key_type</c> is sent (older proxies). <c>llm_api</c>: new keys can only call model routes.</summary>
+    public string? KeyType { get; set; }
     /// <summary>How long the proxy's model list is cached.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ModelsCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
@@ -54,6 +61,9 @@ public sealed class LiteLlmOptionsValidator : Microsoft.Extensions.Options.IVali
         var failures = new List<string>();
         if (options.SyncLeaseRenewal * 2 > options.SyncLease)
             failures.Add("LiteLlm:SyncLeaseRenewal must be at most half of LiteLlm:SyncLease, so one late renewal does not lose the lease.");
+        if (KeyOwners.Problem(options.KeyOwner) is { } owner) failures.Add(owner);
+        if (!string.IsNullOrEmpty(options.KeyType) && options.KeyType != KeyOwners.LlmApiKeyType)
+            failures.Add($"LiteLlm:KeyType must be empty (no key_type sent) or '{KeyOwners.LlmApiKeyType}'.");
         if (!options.UseEmulator)
         {
             if (options.BaseUrl is null)
@@ -65,4 +75,25 @@ public sealed class LiteLlmOptionsValidator : Microsoft.Extensions.Options.IVali
         }
         return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
     }
+}
+
+/// <summary>The values of <see cref="LiteLlmOptions.KeyOwner"/> and what each puts into a key's <c>user_id</c>.</summary>
+public static class KeyOwners
+{
+    public const string User = "user";
+    public const string None = "none";
+    public const string LlmApiKeyType = "llm_api";
+
+    /// <summary>The <c>user_id</c> a key of <paramref name="userId"/> gets; null when none is sent.</summary>
+    public static string? OwnerOf(string setting, string userId) => setting switch
+    {
+        User => userId,
+        None => null,
+        _ => setting,
+    };
+
+    public static string? Problem(string? setting) =>
+        string.IsNullOrEmpty(setting) || setting.Trim() != setting || setting.Length > 255 || setting.Any(char.IsControl)
+            ? $"LiteLlm:KeyOwner must be '{User}' (the mama user ID), '{None}' (no owner) or a LiteLLM user ID (no surrounding spaces or control characters, at most 255 characters)."
+            : null;
 }
