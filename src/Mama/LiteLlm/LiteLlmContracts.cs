@@ -67,7 +67,13 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
     /// <summary>The <c>/key/generate</c> body: the only request that carries the plaintext key.</summary>
     public KeyRequest ToGenerateRequest(string key) => new()
     {
-        Key = key, KeyAlias = Alias, UserId = Owner, Models = Models, Metadata = MergedInto(default), Blocked = Blocked, KeyType = KeyType,
+        Key = key,
+        KeyAlias = Alias,
+        UserId = Owner,
+        Models = Models,
+        Metadata = MergedInto(default),
+        Blocked = Blocked,
+        KeyType = KeyType,
     };
 
     /// <summary>
@@ -76,7 +82,12 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
     /// </summary>
     public KeyRequest ToUpdateRequest(string hash, JsonElement current) => new()
     {
-        Key = hash, KeyAlias = Alias, UserId = Owner, Models = Models, Metadata = MergedInto(current), Blocked = Blocked,
+        Key = hash,
+        KeyAlias = Alias,
+        UserId = Owner,
+        Models = Models,
+        Metadata = MergedInto(current),
+        Blocked = Blocked,
     };
 
     public JsonObject MergedInto(JsonElement current)
