@@ -45,6 +45,10 @@ public sealed class User
         ServiceNames = string.Join('\n', sorted);
     }
 
+    /// <summary>What a lookup may hand out as working: the key reached the proxy, is not blocked (no models) and not in conflict.</summary>
+    public static bool IsUsable(bool keyLive, SyncState state, string modelNames) =>
+        keyLive && state != SyncState.Conflict && modelNames.Length > 0;
+
     public static IReadOnlyList<string> Split(string names) => names.Length == 0 ? [] : names.Split('\n');
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -101,8 +105,4 @@ public static class SyncStateNames
         SyncState.Conflict => "conflict",
         _ => "error",
     };
-
-    /// <summary>What a lookup may hand out as working: the key reached the proxy, is not blocked (no models) and not in conflict.</summary>
-    public static bool IsUsable(DateTimeOffset? keyLiveAt, SyncState state, string modelNames) =>
-        keyLiveAt is not null && state != SyncState.Conflict && modelNames.Length > 0;
 }
