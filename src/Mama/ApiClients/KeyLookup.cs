@@ -11,7 +11,9 @@ using Microsoft.Extensions.Options;
 namespace Mama.ApiClients;
 
 public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
-public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState);
+/// <param name="Usable">The key has reached the proxy and is neither blocked (no models) nor in conflict: it works when used.</param>
+public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState,
+    bool Usable);
 /// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
 public sealed record LookupFailure(string UserId, string Reason);
 public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied, IReadOnlyList<LookupFailure> Failed);
@@ -34,17 +36,21 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     private readonly ConcurrentBag<RowReader> _idle = [];
     private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
-    public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct) =>
-        LookupAsync(caller, userIds, actor, single: false, ct);
+    /// <param name="legacy">
+    /// The earlier Python mama's endpoints: a user whose key has never reached the proxy (or is in conflict) is answered
+    /// as not found, since that mama never had such users, and the audit lists it under <c>not_live</c>.
+    /// </param>
+    public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct, bool legacy = false) =>
+        LookupAsync(caller, userIds, actor, single: false, legacy, ct);
 
     /// <summary>One user, or the problem the client gets (403, 404, 409), audited with that status.</summary>
-    public async Task<LookedUpUser> GetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct)
+    public async Task<LookedUpUser> GetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct, bool legacy = false)
     {
-        var found = await LookupAsync(caller, [userId], actor, single: true, ct);
+        var found = await LookupAsync(caller, [userId], actor, single: true, legacy, ct);
         return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId);
     }
 
-    private async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, bool single, CancellationToken ct)
+    private async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, bool single, bool legacy, CancellationToken ct)
     {
         IReadOnlyList<string> ids;
         try
@@ -62,12 +68,19 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         var notFound = new List<string>();
         var denied = new List<string>();
         var failed = new List<LookupFailure>();
+        var notLive = legacy ? new List<string>() : null;
         foreach (var id in ids)
         {
             if (!byId.TryGetValue(id, out var row)) notFound.Add(id);
+            else if (notLive is not null && (!row.KeyLive || row.SyncState == SyncState.Conflict))
+            {
+                notFound.Add(id);
+                notLive.Add(id);
+            }
             else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
-            else users.Add(new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name()));
+            else users.Add(new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name(),
+                User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames)));
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
@@ -76,7 +89,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
             : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
-            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId))), ct);
+            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId), notLive)), ct);
         return response;
     }
 
@@ -143,14 +156,15 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         while (_idle.TryTake(out var reader)) reader.Dispose();
     }
 
-    private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied, List<string> Failed);
+    private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied, List<string> Failed,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive);
 
-    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames);
+    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive);
 
     private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable
     {
         private const string Columns = """
-            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames" FROM "users"
+            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames", "KeyLiveAt" IS NOT NULL FROM "users"
             """;
 
         public static async Task<RowReader> OpenAsync(IDbContextFactory<MamaDbContext> dbFactory, CancellationToken ct)
@@ -186,7 +200,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             while (await reader.ReadAsync(ct))
             {
                 var row = new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetString(4),
-                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7));
+                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7), Convert.ToBoolean(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture));
                 rows[row.UserId] = row;
             }
         }

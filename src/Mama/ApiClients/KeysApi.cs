@@ -30,12 +30,12 @@ public static class KeysApi
 
     private static async Task<Ok<List<CompatKey>>> CompatLookupAsync(CompatLookupRequest request, HttpContext http, KeyLookup keys, CancellationToken ct)
     {
-        var found = await keys.LookupAsync(Caller(http), request.UserIds, Actor.From(http), ct);
+        var found = await keys.LookupAsync(Caller(http), request.UserIds, Actor.From(http), ct, legacy: true);
         return TypedResults.Ok(found.Users.Select(u => new CompatKey(u.UserId, u.Key)).ToList());
     }
 
     private static async Task<Ok<CompatSingleKey>> CompatGetOneAsync(string userId, HttpContext http, KeyLookup keys, CancellationToken ct) =>
-        TypedResults.Ok(new CompatSingleKey((await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct)).Key));
+        TypedResults.Ok(new CompatSingleKey((await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct, legacy: true)).Key));
 
     private static ApiCaller Caller(HttpContext http) => http.Features.Get<ApiCaller>() ?? throw ProblemException.Unauthorized("A valid API client token is required.");
 }

@@ -78,7 +78,7 @@ public sealed class KeyReconciler(
             // The proxy is back: whatever waited out a backoff because of the outage is due now.
             _proxyWasDown = false;
             await using var db = await dbFactory.CreateDbContextAsync(ct);
-            await db.KeyUsers.Where(u => u.SyncState != SyncState.Synced || u.DeletedAt != null)
+            await db.KeyUsers.Where(u => (u.SyncState != SyncState.Synced && u.SyncState != SyncState.Conflict) || u.DeletedAt != null)
                 .ExecuteUpdateAsync(s => s.SetProperty(u => u.NextSyncAt, clock.GetUtcNow()), ct);
         }
 
@@ -96,7 +96,8 @@ public sealed class KeyReconciler(
             var now = clock.GetUtcNow();
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             var due = await db.KeyUsers.AsNoTracking()
-                .Where(u => (u.SyncState != SyncState.Synced || u.DeletedAt != null)
+                // A user in conflict waits for an admin: a retry would meet the same key under its alias.
+                .Where(u => ((u.SyncState != SyncState.Synced && u.SyncState != SyncState.Conflict) || u.DeletedAt != null)
                             && (u.NextSyncAt == null || u.NextSyncAt <= now)
                             && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
                 .OrderBy(u => u.Id).Select(u => u.Id).Take(Batch).ToListAsync(ct);

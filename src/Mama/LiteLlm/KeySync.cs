@@ -13,6 +13,7 @@ public sealed record SyncOutcome(string UserId, string State, string? Error = nu
     public const string Pending = "pending";
     public const string Failed = "error";
     public const string Deleted = "deleted";
+    public const string Conflict = "conflict";
 }
 
 /// <summary>One drift repair: what was done to the user's key and which fields differed; <see cref="Error"/> when it failed.</summary>
@@ -150,7 +151,17 @@ public sealed class KeySync(
         return ids.Where(names.ContainsKey).Select(id => new SyncOutcome(names[id], SyncOutcome.Pending, why)).ToList();
     }
 
-    private enum ResultKind { Synced, Deleted, Failed }
+    private enum ResultKind { Synced, Deleted, Failed, Conflict }
+
+    /// <summary>Said on the user in words; the proxy's own message would name only the alias.</summary>
+    public const string ConflictReason = "The proxy holds another key under this alias; resolve by replacing it with mama's key or importing its value.";
+
+    /// <summary>
+    /// LiteLLM's answer to a generate whose alias another key holds: 400 "Key with alias '…' already exists. Unique key
+    /// aliases across all keys are required." (key_management_endpoints.py, _enforce_unique_key_alias).
+    /// </summary>
+    public static bool IsAliasTaken(LiteLlmException e) =>
+        e.Status == 400 && e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase) && e.Message.Contains("alias", StringComparison.OrdinalIgnoreCase);
 
     private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
 
@@ -167,6 +178,12 @@ public sealed class KeySync(
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
             await EnsureKeyAsync(key, SpecOf(user, options.Value), ct);
             return new Result(ResultKind.Synced);
+        }
+        catch (LiteLlmException e) when (IsAliasTaken(e))
+        {
+            // Nothing was changed on the proxy; pushing again would only meet the same key, so an admin decides.
+            logger.LogWarning("Sync of user {UserId}: the proxy holds another key under its alias", user.UserId);
+            return new Result(ResultKind.Conflict, Error: ConflictReason);
         }
         catch (LiteLlmException e)
         {
@@ -204,10 +221,22 @@ public sealed class KeySync(
                 .SetProperty(u => u.SyncError, (string?)null)
                 .SetProperty(u => u.SyncAttempts, 0)
                 .SetProperty(u => u.LastSyncedAt, now)
+                .SetProperty(u => u.KeyLiveAt, u => u.KeyLiveAt ?? now)
                 .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)
                 .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
+        }
+        else if (result.Kind == ResultKind.Conflict)
+        {
+            recorded = await mine.ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.SyncState, SyncState.Conflict)
+                .SetProperty(u => u.SyncError, result.Error)
+                .SetProperty(u => u.SyncAttempts, user.SyncAttempts + 1)
+                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
+                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
+                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+            outcome = new SyncOutcome(user.UserId, SyncOutcome.Conflict, result.Error);
         }
         else
         {

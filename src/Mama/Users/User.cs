@@ -45,6 +45,10 @@ public sealed class User
         ServiceNames = string.Join('\n', sorted);
     }
 
+    /// <summary>What a lookup may hand out as working: the key reached the proxy, is not blocked (no models) and not in conflict.</summary>
+    public static bool IsUsable(bool keyLive, SyncState state, string modelNames) =>
+        keyLive && state != SyncState.Conflict && modelNames.Length > 0;
+
     public static IReadOnlyList<string> Split(string names) => names.Length == 0 ? [] : names.Split('\n');
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -59,6 +63,8 @@ public sealed class User
     public string? SyncError { get; set; }
     public int SyncAttempts { get; set; }
     public DateTimeOffset? LastSyncedAt { get; set; }
+    /// <summary>When the current key value was first confirmed on the proxy; null until then and again after the value changes.</summary>
+    public DateTimeOffset? KeyLiveAt { get; set; }
     public DateTimeOffset? NextSyncAt { get; set; }
     /// <summary>Row lease so that two instances never sync the same user at once.</summary>
     public DateTimeOffset? SyncLeaseUntil { get; set; }
@@ -85,15 +91,18 @@ public enum SyncState
     Pending,
     Synced,
     Error,
+    /// <summary>The proxy holds another key under this user's alias: nothing is pushed until an admin resolves it.</summary>
+    Conflict,
 }
 
 public static class SyncStateNames
 {
-    /// <summary>The wire name: <c>synced</c>, <c>pending</c> or <c>error</c>.</summary>
+    /// <summary>The wire name: <c>synced</c>, <c>pending</c>, <c>error</c> or <c>conflict</c>.</summary>
     public static string Name(this SyncState state) => state switch
     {
         SyncState.Synced => "synced",
         SyncState.Pending => "pending",
+        SyncState.Conflict => "conflict",
         _ => "error",
     };
 }

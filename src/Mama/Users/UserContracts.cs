@@ -3,7 +3,9 @@ using Mama.LiteLlm;
 
 namespace Mama.Users;
 
-public sealed record NewUserRequest(string? UserId, string? Organization, IReadOnlyList<string>? AllowedModels, IReadOnlyList<string>? AllowedServices, string? ExtraInfo);
+/// <param name="Key">An existing key to keep (stored encrypted, never echoed); mama makes one when absent.</param>
+public sealed record NewUserRequest(string? UserId, string? Organization, IReadOnlyList<string>? AllowedModels, IReadOnlyList<string>? AllowedServices, string? ExtraInfo,
+    string? Key = null);
 public sealed record CreateUsersRequest(IReadOnlyList<NewUserRequest?>? Users, bool AllowUnknownModels = false);
 
 /// <summary>Either <c>mode</c> (replace, add or remove) with <c>values</c>, or <c>add</c> and/or <c>remove</c> lists applied together.</summary>
@@ -15,6 +17,8 @@ public sealed record EditUserRequest(string? Organization, string? ExtraInfo, Se
     string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
 public sealed record EditUsersRequest(IReadOnlyList<string>? UserIds, string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false,
     string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
+/// <summary><c>replace</c> (delete the proxy's key under the alias, then create mama's) or <c>import</c> with the proxy key's value in <c>key</c>.</summary>
+public sealed record ResolveConflictRequest(string? Action, string? Key = null);
 public sealed record DeleteUsersRequest(IReadOnlyList<string>? UserIds);
 
 public sealed record UserResponse(
@@ -42,3 +46,4 @@ public sealed record DeleteUsersResponse(IReadOnlyList<string> Deleted, IReadOnl
 public sealed record UserPage(IReadOnlyList<UserResponse> Items, int Total, int Page, int PageSize);
 
 public sealed record UserQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Sort, string? Order, int? Page, int? PageSize);
+public sealed record ResolveConflictResponse(UserResponse User, SyncOutcome Sync);

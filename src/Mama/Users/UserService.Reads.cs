@@ -28,8 +28,8 @@ public sealed partial class UserService
         SyncState? syncFilter = null;
         if (query.Sync is { Length: > 0 } s)
         {
-            if (s is "synced" or "pending" or "error") syncFilter = Enum.Parse<SyncState>(s, ignoreCase: true);
-            else errors["sync"] = ["Must be synced, pending or error."];
+            if (s is "synced" or "pending" or "error" or "conflict") syncFilter = Enum.Parse<SyncState>(s, ignoreCase: true);
+            else errors["sync"] = ["Must be synced, pending, error or conflict."];
         }
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 

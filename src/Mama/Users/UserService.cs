@@ -18,6 +18,7 @@ public sealed partial class UserService(
     KeyProtector protector,
     KeySync sync,
     KeyReconciler reconciler,
+    LiteLlmClient liteLlm,
     ModelCatalog models,
     AuditLog audit,
     IOptions<LiteLlmOptions> liteLlmOptions,
@@ -43,7 +44,9 @@ public sealed partial class UserService(
             if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);
             UserValidation.CheckNames(row.AllowedModels, $"users[{i}].allowed_models", errors);
             UserValidation.CheckNames(row.AllowedServices, $"users[{i}].allowed_services", errors);
+            if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError);
         }
+        var keyHashes = CheckSuppliedKeysUnique(rows, Fail);
         if (!request.AllowUnknownModels)
         {
             var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
@@ -56,6 +59,7 @@ public sealed partial class UserService(
         var ids = rows.Where(r => UserValidation.IsValidUserId(r?.UserId)).Select(r => r!.UserId!).Distinct().ToList();
         var existing = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).Select(u => new { u.UserId, u.DeletedAt }).ToListAsync(ct);
         var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? "already exists." : "is still being deleted from LiteLLM; try again shortly.");
+        await RequireKeysUnusedAsync(db, keyHashes, Fail, ct);
         var onlyConflicts = errors.Count == 0 && conflicts.Count > 0;
         for (var i = 0; i < rows.Count; i++)
             if (rows[i]?.UserId is { } id && conflicts.TryGetValue(id, out var why) && !errors.ContainsKey($"users[{i}].user_id"))
@@ -73,7 +77,7 @@ public sealed partial class UserService(
         var now = clock.GetUtcNow();
         var created = rows.Select(r => r!).Select(row =>
         {
-            var key = KeyProtector.NewLiteLlmKey();
+            var key = row.Key ?? KeyProtector.NewLiteLlmKey();
             var user = new User
             {
                 UserId = row.UserId!,
@@ -99,6 +103,7 @@ public sealed partial class UserService(
                 allowed_models = user.Models,
                 allowed_services = user.Services,
                 extra_info = user.ExtraInfo,
+                key_supplied = row.Key is not null,
             }));
             return user;
         }).ToList();

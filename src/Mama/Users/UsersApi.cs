@@ -19,6 +19,7 @@ public static class UsersApi
         api.MapPost("/delete", DeleteManyAsync).WithSummary("Delete many users and their keys");
         api.MapDelete("/{userId}", DeleteOneAsync).WithSummary("Delete one user and its key");
         api.MapPost("/{userId}/sync", SyncAsync).WithSummary("Retry the LiteLLM sync of one user now");
+        api.MapPost("/{userId}/resolve", ResolveAsync).WithSummary("End a conflict with the proxy: replace its key under the alias, or import that key's value");
         return api;
     }
 
@@ -53,4 +54,7 @@ public static class UsersApi
 
     private static async Task<Ok<SyncOutcome>> SyncAsync(string userId, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.RetrySyncAsync(userId, Actor.From(http), ct));
+
+    private static async Task<Ok<ResolveConflictResponse>> ResolveAsync(string userId, ResolveConflictRequest request, HttpContext http, UserService users, CancellationToken ct) =>
+        TypedResults.Ok(await users.ResolveAsync(userId, request, Actor.From(http), ct));
 }

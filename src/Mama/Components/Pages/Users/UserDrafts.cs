@@ -12,10 +12,12 @@ public sealed class UserDraft
     public IReadOnlyCollection<string> Models { get; set; } = [];
     public string Services { get; set; } = "";
     public string ExtraInfo { get; set; } = "";
+    /// <summary>An existing key to keep, or empty for a new one.</summary>
+    public string Key { get; set; } = "";
 
     public IReadOnlyList<string> ServiceList => UserDrafts.SplitNames(Services);
 
-    public NewUserRequest ToRequest() => new(UserId.Trim(), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo);
+    public NewUserRequest ToRequest() => new(UserId.Trim(), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo, Key.Trim().Length == 0 ? null : Key.Trim());
 }
 
 /// <summary>Why a draft row cannot be created yet; each is shown in words beside the row.</summary>
@@ -27,6 +29,7 @@ public enum DraftProblem
     OrganizationTooLong,
     ExtraInfoTooLong,
     UnknownModel,
+    InvalidKey,
 }
 
 public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = null);
@@ -34,7 +37,7 @@ public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = n
 /// <summary>The Add users dialog's logic, pure: pasted lines into rows, and the checks made before submitting.</summary>
 public static class UserDrafts
 {
-    /// <summary>Lines of user_id, organisation, models, services, extra info (comma or tab separated; lists split by ';' or '|').</summary>
+    /// <summary>Lines of user_id, organisation, models, services, extra info and an optional key (comma or tab separated; lists split by ';' or '|').</summary>
     public static IReadOnlyList<UserDraft> Parse(string text) =>
         text.Split('\n')
             .Select(l => l.TrimEnd('\r'))
@@ -48,6 +51,7 @@ public static class UserDrafts
                 Models = SplitNames(Field(f, 2)),
                 Services = string.Join(", ", SplitNames(Field(f, 3))),
                 ExtraInfo = Field(f, 4),
+                Key = Field(f, 5).Trim(),
             })
             .ToList();
 
@@ -100,6 +104,8 @@ public static class UserDrafts
             else if (!seen.Add(id)) problems.Add(new(i, DraftProblem.DuplicateUserId, id));
             if (row.Organization.Length > UserValidation.MaxOrganization) problems.Add(new(i, DraftProblem.OrganizationTooLong));
             if (row.ExtraInfo.Length > UserValidation.MaxExtraInfo) problems.Add(new(i, DraftProblem.ExtraInfoTooLong));
+            // The value stays out of the check: the words shown beside the row must not repeat a key.
+            if (row.Key.Trim().Length > 0 && UserValidation.CheckKey(row.Key.Trim()) is { } keyError) problems.Add(new(i, DraftProblem.InvalidKey, keyError));
             if (servedModels is not null)
                 problems.AddRange(row.Models.Where(m => !servedModels.Contains(m) && !ModelCatalog.SpecialModels.Contains(m))
                     .Select(m => new DraftCheck(i, DraftProblem.UnknownModel, m)));

@@ -272,7 +272,7 @@ public sealed partial class UsersPage
     private static Color SyncColor(string state) => state switch
     {
         SyncOutcome.Synced => Color.Success,
-        SyncOutcome.Pending => Color.Warning,
+        SyncOutcome.Pending or SyncOutcome.Conflict => Color.Warning,
         _ => Color.Error,
     };
 }

@@ -316,6 +316,9 @@ namespace Mama.Data.Migrations.Sqlite
                         .HasMaxLength(4)
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("KeyLiveAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("LastSyncedAt")
                         .HasColumnType("INTEGER");
 
