@@ -71,7 +71,7 @@ public sealed partial class UserService
             try
             {
                 foreach (var hash in onProxy.Where(h => h != user.KeyHash))
-                    if (await liteLlm.DeleteKeyAsync(hash, ct)) deleted++;
+                    if (await liteLlm.DeleteKeyByHashAsync(hash, ct)) deleted++;
             }
             catch (LiteLlmException e)
             {
