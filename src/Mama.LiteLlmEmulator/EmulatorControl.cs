@@ -21,7 +21,7 @@ public sealed record EmulatedKey(
     JsonObject Row);
 
 /// <summary>The emulator's state and the knobs tests turn: faults, model list, behaviour modes, stored keys.</summary>
-public sealed class EmulatorControl
+public sealed partial class EmulatorControl
 {
     private readonly Lock _gate = new();
     private readonly EmulatorOptions _options;
@@ -168,6 +168,7 @@ public sealed class EmulatorControl
             _chunkedBodies = 0;
             _sizedBodies = 0;
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
+            ResetProxySwitches();
         }
         Calls.Clear();
         lock (Keys.Gate)
@@ -187,7 +188,7 @@ public sealed class EmulatorControl
     {
         lock (_gate)
         {
-            return new JsonObject
+            var state = new JsonObject
             {
                 ["down"] = _down,
                 ["latency_ms"] = _latency.TotalMilliseconds,
@@ -200,6 +201,8 @@ public sealed class EmulatorControl
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
             };
+            DescribeProxySwitches(state);
+            return state;
         }
     }
 

@@ -39,6 +39,7 @@ internal static class ControlApi
             Apply(emulator, () => emulator.LegacyDeleteErrors = request.Legacy));
         api.MapMethods("/require-content-length", Write, (ContentLengthRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.RequireContentLength = request.Require));
+        api.MapProxySwitches();
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
