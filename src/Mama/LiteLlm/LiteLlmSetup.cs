@@ -10,6 +10,7 @@ public static class LiteLlmSetup
     {
         services.AddOptions<LiteLlmOptions>().BindConfiguration("LiteLlm").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<LiteLlmOptions>, LiteLlmOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LiteLlmOptions>, Users.KeyAliasPatternValidator>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<LiteLlmOptions>>().Value;
