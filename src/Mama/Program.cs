@@ -78,6 +78,7 @@ app.MapAuthApi();
 app.MapAdminsApi();
 app.MapAuditApi();
 app.MapModelsApi();
+app.MapLiteLlmStatusApi();
 app.MapUsersApi();
 app.MapApiClientsApi();
 app.MapKeysApi();

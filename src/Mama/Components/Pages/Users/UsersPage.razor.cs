@@ -14,6 +14,7 @@ public sealed partial class UsersPage
 {
     [Inject] private UserService Users { get; set; } = default!;
     [Inject] private ModelCatalog Catalog { get; set; } = default!;
+    [Inject] private ProxyStatus Proxy { get; set; } = default!;
     [Inject] private UiSession Ui { get; set; } = default!;
     [Inject] private IDialogService Dialogs { get; set; } = default!;
     [Inject] private IJSRuntime Js { get; set; } = default!;
@@ -28,6 +29,7 @@ public sealed partial class UsersPage
     private ModelListResponse? models;
     private IReadOnlySet<string>? served, groups;
     private bool modelsUnavailable, exporting;
+    private string? compromisedVersion;
     private int total;
     private IReadOnlyList<UserResponse> pageItems = [];
     private readonly Dictionary<string, UserResponse> selected = new(StringComparer.Ordinal);
@@ -46,6 +48,7 @@ public sealed partial class UsersPage
     {
         loader = LoadAsync;
         search = InitialSearch;
+        compromisedVersion = await Proxy.CompromisedVersionAsync(CancellationToken.None);
         try
         {
             models = await Catalog.GetAsync(CancellationToken.None);
