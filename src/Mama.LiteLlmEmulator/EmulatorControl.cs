@@ -28,7 +28,7 @@ public sealed record EmulatedKey(
 internal sealed record Refusal(int Status, string Message);
 
 /// <summary>The emulator's state and the knobs tests turn: faults, model list, behaviour modes, stored keys.</summary>
-public sealed class EmulatorControl
+public sealed partial class EmulatorControl
 {
     private readonly Lock _gate = new();
     private readonly EmulatorOptions _options;
@@ -209,6 +209,7 @@ public sealed class EmulatorControl
             _noDb = false;
             _refusals.Clear();
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
+            ResetProxySwitches();
         }
         Calls.Clear();
         Requests.Clear();
@@ -229,7 +230,7 @@ public sealed class EmulatorControl
     {
         lock (_gate)
         {
-            return new JsonObject
+            var state = new JsonObject
             {
                 ["down"] = _down,
                 ["latency_ms"] = _latency.TotalMilliseconds,
@@ -245,6 +246,8 @@ public sealed class EmulatorControl
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
             };
+            DescribeProxySwitches(state);
+            return state;
         }
     }
 

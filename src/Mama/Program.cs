@@ -80,6 +80,7 @@ app.MapAdminsApi();
 app.MapAuditApi();
 app.MapModelsApi();
 app.MapAdoptApi();
+app.MapLiteLlmStatusApi();
 app.MapUsersApi();
 app.MapApiClientsApi();
 app.MapKeysApi();

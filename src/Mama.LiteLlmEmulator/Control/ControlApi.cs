@@ -45,6 +45,7 @@ internal static class ControlApi
             Apply(emulator, () => emulator.NoDb = request.Down));
         api.MapMethods("/refusal", Write, (RefusalRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.SetRefusal(request.Route, request.Status, request.Message)));
+        api.MapProxySwitches();
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));

@@ -10,12 +10,12 @@ internal static class HealthApi
     {
         app.MapGet("/health/liveliness", () => EmulatorJson.Result(JsonValue.Create("I'm alive!")));
         app.MapGet("/health/liveness", () => EmulatorJson.Result(JsonValue.Create("I'm alive!")));
-        app.MapGet("/health/readiness", () => EmulatorJson.Result(new JsonObject
+        app.MapGet("/health/readiness", (EmulatorControl emulator) => EmulatorJson.Result(new JsonObject
         {
             ["status"] = "healthy",
             ["db"] = "connected",
             ["cache"] = null,
-            ["litellm_version"] = "1.80.0",
+            ["litellm_version"] = emulator.Version,
             ["success_callbacks"] = new JsonArray("sync_deployment_callback_on_success", "_PROXY_track_cost_callback"),
             ["use_aiohttp_transport"] = true,
             ["log_level"] = "WARNING",

@@ -41,6 +41,7 @@ internal static class KeysApi
         RejectNegative(request, "soft_budget", "internal_server_error");
         var now = emulator.Clock.GetUtcNow();
 
+        AliasRules.Check((string?)request["key_alias"], emulator);
         lock (emulator.Keys.Gate)
         {
             if ((string?)request["key_alias"] is { } alias && emulator.Keys.AliasTaken(alias, exceptToken: null))
@@ -85,6 +86,7 @@ internal static class KeysApi
             if (existing is not null)
             {
                 RejectNegative(request, "max_budget", "auth_error");
+                AliasRules.Check((string?)request["key_alias"], emulator, existing.KeyAlias);
                 if ((string?)request["key_alias"] is { } alias && emulator.Keys.AliasTaken(alias, existing.Token))
                 {
                     throw AliasTaken(alias);

@@ -17,6 +17,7 @@ internal static class ModelsApi
         app.MapGet("/models", List);
         app.MapGet("/model/info", Info);
         app.MapGet("/v1/model/info", Info);
+        app.MapGet("/v2/model/info", Info);
         return app;
     }
 
@@ -28,6 +29,8 @@ internal static class ModelsApi
         {
             names = [.. allowed.Distinct(StringComparer.Ordinal)];
         }
+        // Newer proxies mix key/team aliases, access-group names and no-default-models into this list (#25550, #31966, PR #42908).
+        names = [.. names.Concat(emulator.ModelListExtras).Distinct(StringComparer.Ordinal)];
         var data = new JsonArray([.. names.Select(name => (JsonNode)new JsonObject
         {
             ["id"] = name,
@@ -40,6 +43,10 @@ internal static class ModelsApi
 
     private static IResult Info(HttpContext context, EmulatorControl emulator)
     {
+        if (!emulator.ModelInfoAvailable)
+        {
+            throw new DetailError(404, JsonValue.Create("Not Found"));
+        }
         var allowed = AllowedModels(context, emulator);
         var deployments = emulator.Deployments;
         if (deployments.Count == 0)
@@ -52,9 +59,19 @@ internal static class ModelsApi
         {
             var match = visible.FirstOrDefault(d => (string?)d.ModelInfo["id"] == id)
                 ?? throw new DetailError(404, new JsonObject { ["error"] = $"Model id = {id} not found on litellm proxy" });
-            return EmulatorJson.Result(new JsonObject { ["data"] = match.ToJson() });
+            return EmulatorJson.Result(new JsonObject { ["data"] = WithGroups(match, emulator) });
         }
-        return EmulatorJson.Result(new JsonObject { ["data"] = new JsonArray([.. visible.Select(d => (JsonNode)d.ToJson())]) });
+        return EmulatorJson.Result(new JsonObject { ["data"] = new JsonArray([.. visible.Select(d => (JsonNode)WithGroups(d, emulator))]) });
+    }
+
+    private static JsonObject WithGroups(ModelDeployment deployment, EmulatorControl emulator)
+    {
+        var json = deployment.ToJson();
+        if (emulator.GroupsOf(deployment.ModelName) is { Count: > 0 } groups)
+        {
+            json["model_info"]!["access_groups"] = new JsonArray([.. groups.Select(g => (JsonNode?)g)]);
+        }
+        return json;
     }
 
     /// <summary>null = every proxy model (master key, or a key whose list is empty or says all-proxy-models).</summary>
@@ -66,6 +83,12 @@ internal static class ModelsApi
             return null;
         }
         var models = emulator.FindKey(caller.Token)?.Models ?? [];
-        return models.Count == 0 || models.Contains("all-proxy-models") ? null : models;
+        if (models.Count == 0 || models.Contains("all-proxy-models"))
+        {
+            return null;
+        }
+        // An access-group name in a key's models stands for the group's models.
+        var groups = emulator.AccessGroups;
+        return [.. models.SelectMany(m => groups.TryGetValue(m, out var members) ? members : [m])];
     }
 }

@@ -1,5 +1,6 @@
 using Mama.Audit;
 using Mama.Data;
+using Mama.LiteLlm;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -12,14 +13,33 @@ public static class HealthChecks
     {
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<AuditHealthCheck>("audit", tags: ["ready"]);
+            .AddCheck<AuditHealthCheck>("audit", tags: ["ready"])
+            .AddCheck<ProxyVersionHealthCheck>("litellm-version", tags: ["ready"]);
         return services;
     }
 
     public static void MapMamaHealthChecks(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync }).AllowAnonymous();
+    }
+
+    /// <summary>The status on the first line, as before; then one line per check that has something to say.</summary>
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var notes = report.Entries.Where(e => !string.IsNullOrEmpty(e.Value.Description)).Select(e => $"{e.Key}: {e.Value.Description}");
+        return context.Response.WriteAsync(string.Join('\n', [report.Status.ToString(), .. notes]));
+    }
+
+    /// <summary>
+    /// A proxy on a compromised LiteLLM release is not mama's fault and mama still works, so this stays healthy;
+    /// the detail says it, for whoever reads the probe.
+    /// </summary>
+    private sealed class ProxyVersionHealthCheck(ProxyStatus status) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+            HealthCheckResult.Healthy(await status.CompromisedVersionAsync(ct) is { } version ? ProxyStatus.CompromisedMessage(version) : null);
     }
 
     private sealed class DatabaseHealthCheck(IDbContextFactory<MamaDbContext> dbFactory) : IHealthCheck

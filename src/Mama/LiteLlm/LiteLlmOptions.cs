@@ -51,6 +51,8 @@ public sealed class LiteLlmOptions
     /// <summary>How long the proxy's model list is cached.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ModelsCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>A .NET regex every new user ID (the key alias) must match as a whole, like LiteLLM's <c>key_alias_pattern</c>; empty = none.</summary>
+    public string? KeyAliasPattern { get; set; }
 }
 
 /// <summary>Without the emulator, the proxy's URL and master key are required: checked at start, naming the setting.</summary>

@@ -10,6 +10,7 @@ public static class LiteLlmSetup
     {
         services.AddOptions<LiteLlmOptions>().BindConfiguration("LiteLlm").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<LiteLlmOptions>, LiteLlmOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LiteLlmOptions>, Users.KeyAliasPatternValidator>();
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<LiteLlmOptions>>().Value;
@@ -22,6 +23,7 @@ public static class LiteLlmSetup
             // Long-lived singletons hold this client; a pooled-connection lifetime keeps DNS changes visible.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddHttpMessageHandler<ProxyCalls.Handler>()
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions o, IServiceProvider sp) =>
             {
@@ -39,6 +41,10 @@ public static class LiteLlmSetup
                 o.Retry.DisableForUnsafeHttpMethods();
             });
 
+        services.AddSingleton<ProxyCalls>();
+        services.AddTransient<ProxyCalls.Handler>();
+        services.AddSingleton<ProxyStatus>();
+        services.AddSingleton<ProxyStateStub>(); // merge: ProxyState (helper M's service replaces the stub)
         services.AddSingleton<Leases>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();

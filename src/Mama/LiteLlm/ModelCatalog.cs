@@ -3,8 +3,16 @@ using Microsoft.Extensions.Options;
 
 namespace Mama.LiteLlm;
 
-public sealed record ModelListResponse(IReadOnlyList<ModelItem> Models, DateTimeOffset FetchedAt, bool Stale);
+/// <param name="AccessGroups">LiteLLM access groups: a key naming one in its models may use the group's models.</param>
+/// <param name="Source"><c>model_info</c>, or <c>models</c> when the proxy has no <c>/model/info</c> (then aliases it mixes in cannot be told apart).</param>
+public sealed record ModelListResponse(IReadOnlyList<ModelItem> Models, DateTimeOffset FetchedAt, bool Stale, IReadOnlyList<AccessGroupItem> AccessGroups, string Source)
+{
+    /// <summary>Every name a key's model list may hold that the proxy knows: models and access groups.</summary>
+    public IReadOnlySet<string> Names() => Models.Select(m => m.Id).Concat(AccessGroups.Select(g => g.Id)).ToHashSet(StringComparer.Ordinal);
+}
+
 public sealed record ModelItem(string Id);
+public sealed record AccessGroupItem(string Id, IReadOnlyList<string> Models);
 
 /// <summary>
 /// The proxy's model list, cached briefly; when the proxy is unreachable, or slower than the caller can wait, the last
@@ -15,6 +23,9 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
 {
     /// <summary>Names that are always valid in a key's model list, with LiteLLM's meaning.</summary>
     public static readonly IReadOnlySet<string> SpecialModels = new HashSet<string>(StringComparer.Ordinal) { "all-team-models", "all-proxy-models" };
+
+    /// <summary>A user-level sentinel newer proxies list in <c>/v1/models</c>; never a model (CONTRACT §9.3).</summary>
+    private const string NoDefaultModels = "no-default-models";
 
     private readonly Lock _gate = new();
     private Task<ModelListResponse>? _refreshing;
@@ -47,7 +58,7 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
     {
         var names = requested.Where(n => !string.IsNullOrWhiteSpace(n) && !SpecialModels.Contains(n!)).Select(n => n!).ToHashSet(StringComparer.Ordinal);
         if (names.Count == 0) return [];
-        names.ExceptWith((await GetAsync(wait, ct)).Models.Select(m => m.Id));
+        names.ExceptWith((await GetAsync(wait, ct)).Names());
         return names;
     }
 
@@ -56,8 +67,7 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
         try
         {
             // Not the caller's token: callers may stop waiting, the refresh still fills the cache (the HTTP client bounds it).
-            var models = await liteLlm.ListModelsAsync(CancellationToken.None);
-            return _last = new ModelListResponse(models.Select(m => new ModelItem(m)).ToList(), clock.GetUtcNow(), Stale: false);
+            return _last = await ReadCatalogAsync(CancellationToken.None);
         }
         catch (LiteLlmException e)
         {
@@ -70,6 +80,29 @@ public sealed class ModelCatalog(LiteLlmClient liteLlm, IOptions<LiteLlmOptions>
         {
             lock (_gate) _refreshing = null;
         }
+    }
+
+    /// <summary>
+    /// From <c>/model/info</c>: its deployments are the models, their <c>access_groups</c> the groups. <c>/v1/models</c> now
+    /// mixes key and team aliases and group names into its list, so it is used only on proxies without <c>/model/info</c>.
+    /// </summary>
+    private async Task<ModelListResponse> ReadCatalogAsync(CancellationToken ct)
+    {
+        if (await liteLlm.ListDeploymentsAsync(ct) is { } deployments)
+        {
+            var named = deployments.Where(d => !string.IsNullOrEmpty(d.ModelName)).ToList();
+            var models = named.Select(d => d.ModelName!).Distinct(StringComparer.Ordinal).Select(m => new ModelItem(m)).ToList();
+            var groups = named
+                .SelectMany(d => (d.ModelInfo?.AccessGroups ?? []).Where(g => !string.IsNullOrEmpty(g)).Select(g => (Group: g, Model: d.ModelName!)))
+                .GroupBy(p => p.Group, StringComparer.Ordinal)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new AccessGroupItem(g.Key, g.Select(p => p.Model).Distinct(StringComparer.Ordinal).ToList()))
+                .ToList();
+            return new ModelListResponse(models, clock.GetUtcNow(), Stale: false, groups, "model_info");
+        }
+        var listed = await liteLlm.ListModelsAsync(ct);
+        var items = listed.Where(m => m != NoDefaultModels && !SpecialModels.Contains(m)).Select(m => new ModelItem(m)).ToList();
+        return new ModelListResponse(items, clock.GetUtcNow(), Stale: false, [], "models");
     }
 
     private ModelListResponse? Fresh(ModelListResponse? last) =>

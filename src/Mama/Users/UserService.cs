@@ -38,7 +38,7 @@ public sealed partial class UserService(
         for (var i = 0; i < rows.Count; i++)
         {
             if (rows[i] is not { } row) { errors[$"users[{i}]"] = ["Must be an object."]; continue; }
-            if (UserValidation.CheckUserId(row.UserId) is { } idError) Fail(i, "user_id", idError);
+            if (UserValidation.CheckNewUserId(row.UserId, liteLlmOptions.Value.KeyAliasPattern) is { } idError) Fail(i, "user_id", idError);
             else if (!seen.Add(row.UserId!)) Fail(i, "user_id", $"'{row.UserId}' appears more than once in this request.");
             if (UserValidation.CheckOrganization(row.Organization) is { } orgError) Fail(i, "organization", orgError);
             if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);

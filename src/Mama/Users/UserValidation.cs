@@ -10,12 +10,22 @@ public static partial class UserValidation
     public const int MaxOrganization = 200;
     public const int MaxName = 200;
 
+    /// <summary>The shape of any user ID, also of users created before the '..' rule: what addressing a user accepts.</summary>
     public static bool IsValidUserId(string? id) => id is not null && UserIdPattern().IsMatch(id);
+
+    /// <summary>A user ID a new user may take: the ID is the key alias, and LiteLLM refuses '..' in aliases (PR #32092).</summary>
+    public static bool IsValidNewUserId(string? id) => IsValidUserId(id) && !id!.Contains("..", StringComparison.Ordinal);
 
     public static string? CheckUserId(string? id) =>
         string.IsNullOrEmpty(id) ? "Required."
         : IsValidUserId(id) ? null
         : "Use 1–128 letters, digits, '.', '_', '@' or '-'.";
+
+    /// <summary>The rules for a new user's ID, with the operator's <see cref="KeyAliasPattern"/> when one is set.</summary>
+    public static string? CheckNewUserId(string? id, string? aliasPattern) =>
+        string.IsNullOrEmpty(id) ? "Required."
+        : !IsValidNewUserId(id) ? "Use 1–128 letters, digits, '.', '_', '@' or '-', with no '..' (LiteLLM refuses it in key aliases)."
+        : KeyAliasPattern.Check(aliasPattern, id);
 
     public static string? CheckOrganization(string? organization) =>
         organization is null ? null

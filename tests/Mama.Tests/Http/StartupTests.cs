@@ -67,6 +67,7 @@ public sealed partial class StartupTests
         { "Mama:ApiDocs", "Mama__ApiDocs", "sometimes" },
         { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "ADMIN" },
         { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "short-pw" },
+        { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z.+" },
     };
 
     [Theory]

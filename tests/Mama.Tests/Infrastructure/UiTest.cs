@@ -47,6 +47,8 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());
         Services.AddSingleton(host.Services.GetRequiredService<AuditQueries>());
         Services.AddSingleton(host.Services.GetRequiredService<ModelCatalog>());
+        Services.AddSingleton(host.Services.GetRequiredService<ProxyStatus>());
+        Services.AddSingleton(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiteLlmOptions>>());
         Services.AddSingleton(host.Services.GetRequiredService<SessionService>());
         Services.AddScoped<UiSession>();
         SessionId = sessionId ?? StartSession(host, username);

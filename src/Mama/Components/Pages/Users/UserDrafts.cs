@@ -25,6 +25,7 @@ public enum DraftProblem
 {
     MissingUserId,
     InvalidUserId,
+    AliasPattern,
     DuplicateUserId,
     OrganizationTooLong,
     ExtraInfoTooLong,
@@ -91,7 +92,8 @@ public static class UserDrafts
     }
 
     /// <param name="servedModels">The proxy's models, or null when unknown (then models are left to the server to check).</param>
-    public static IReadOnlyList<DraftCheck> Check(IReadOnlyList<UserDraft> rows, IReadOnlySet<string>? servedModels)
+    /// <param name="aliasPattern">The operator's <see cref="KeyAliasPattern"/>, if any.</param>
+    public static IReadOnlyList<DraftCheck> Check(IReadOnlyList<UserDraft> rows, IReadOnlySet<string>? servedModels, string? aliasPattern = null)
     {
         var problems = new List<DraftCheck>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -100,7 +102,8 @@ public static class UserDrafts
             var row = rows[i];
             var id = row.UserId.Trim();
             if (id.Length == 0) problems.Add(new(i, DraftProblem.MissingUserId));
-            else if (!UserValidation.IsValidUserId(id)) problems.Add(new(i, DraftProblem.InvalidUserId, id));
+            else if (!UserValidation.IsValidNewUserId(id)) problems.Add(new(i, DraftProblem.InvalidUserId, id));
+            else if (KeyAliasPattern.Check(aliasPattern, id) is not null) problems.Add(new(i, DraftProblem.AliasPattern, id));
             else if (!seen.Add(id)) problems.Add(new(i, DraftProblem.DuplicateUserId, id));
             if (row.Organization.Length > UserValidation.MaxOrganization) problems.Add(new(i, DraftProblem.OrganizationTooLong));
             if (row.ExtraInfo.Length > UserValidation.MaxExtraInfo) problems.Add(new(i, DraftProblem.ExtraInfoTooLong));

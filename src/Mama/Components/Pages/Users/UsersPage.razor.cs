@@ -14,6 +14,7 @@ public sealed partial class UsersPage
 {
     [Inject] private UserService Users { get; set; } = default!;
     [Inject] private ModelCatalog Catalog { get; set; } = default!;
+    [Inject] private ProxyStatus Proxy { get; set; } = default!;
     [Inject] private UiSession Ui { get; set; } = default!;
     [Inject] private IDialogService Dialogs { get; set; } = default!;
     [Inject] private IJSRuntime Js { get; set; } = default!;
@@ -26,8 +27,9 @@ public sealed partial class UsersPage
     private MudDataGrid<UserResponse> grid = default!;
     private string? search, organization, model, service, sync;
     private ModelListResponse? models;
-    private IReadOnlySet<string>? served;
+    private IReadOnlySet<string>? served, groups;
     private bool modelsUnavailable, exporting;
+    private string? compromisedVersion;
     private int total;
     private IReadOnlyList<UserResponse> pageItems = [];
     private readonly Dictionary<string, UserResponse> selected = new(StringComparer.Ordinal);
@@ -37,7 +39,7 @@ public sealed partial class UsersPage
 
     private int SelectedCount => allMatching ? total : selected.Count;
     private bool PageFullySelected => pageItems.Count > 0 && (allMatching || pageItems.All(u => selected.ContainsKey(u.UserId)));
-    private IEnumerable<string> ModelChoices => (models?.Models.Select(m => m.Id) ?? []).Concat(ModelCatalog.SpecialModels).Order(StringComparer.Ordinal);
+    private IEnumerable<string> ModelChoices => (served ?? new HashSet<string>()).Concat(ModelCatalog.SpecialModels).Order(StringComparer.Ordinal);
 
     // One delegate for the page's life: a new one per render would count as a new parameter and reload the grid.
     private Func<GridState<UserResponse>, CancellationToken, Task<GridData<UserResponse>>> loader = default!;
@@ -46,10 +48,12 @@ public sealed partial class UsersPage
     {
         loader = LoadAsync;
         search = InitialSearch;
+        compromisedVersion = await Proxy.CompromisedVersionAsync(CancellationToken.None);
         try
         {
             models = await Catalog.GetAsync(CancellationToken.None);
-            served = models.Models.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+            served = models.Names();
+            groups = models.AccessGroups.Select(g => g.Id).ToHashSet(StringComparer.Ordinal);
         }
         catch (Exception)
         {
