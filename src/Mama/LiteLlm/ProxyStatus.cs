@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Mama.Data;
+using Mama.Users;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -94,19 +95,14 @@ public sealed partial class ProxyStatus(
     private async Task<SyncBacklog> BacklogAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        // By the stored string, so a state this build does not know yet ("Conflict", issue 10) is counted rather than failing to read.
-        var counts = await db.Database
-            .SqlQueryRaw<StateCount>("""SELECT "SyncState" AS "State", COUNT(*) AS "Count" FROM "users" GROUP BY "SyncState" """)
-            .ToListAsync(ct);
-        long Count(string state) => counts.Where(c => c.State == state).Sum(c => c.Count);
+        var counts = await db.KeyUsers.GroupBy(u => u.SyncState).Select(g => new { State = g.Key, Count = g.LongCount() }).ToListAsync(ct);
+        long Count(SyncState state) => counts.Where(c => c.State == state).Sum(c => c.Count);
         var drift = await db.JobLeases.AsNoTracking().Where(j => j.Name == JobLease.DriftCheck).Select(j => j.NextRunAt).FirstOrDefaultAsync(ct);
         var interval = options.Value.DriftCheckInterval;
         // job_leases keeps only the next run; the last one finished an interval before it.
         var last = drift is { } next && interval > TimeSpan.Zero ? next - interval : (DateTimeOffset?)null;
-        return new SyncBacklog(Count("Pending"), Count("Error"), Count("Conflict"), last, interval > TimeSpan.Zero ? drift : null);
+        return new SyncBacklog(Count(SyncState.Pending), Count(SyncState.Error), Count(SyncState.Conflict), last, interval > TimeSpan.Zero ? drift : null);
     }
-
-    private sealed record StateCount(string State, long Count);
 
     [GeneratedRegex(@"^\s*v?(\d+\.\d+\.\d+)(?![\d])")]
     private static partial Regex ReleaseNumber();
