@@ -50,6 +50,8 @@ public sealed class EmulatorControl
     public TimeProvider Clock { get; }
     public TimeSpan MissingKeyUpdateDelay { get; }
     internal KeyStore Keys { get; } = new();
+    /// <summary>Custom keys refused or too short, and the generate that stalls after storing (<see cref="Mama.LiteLlmEmulator.Keys.KeyPolicy"/>).</summary>
+    public KeyPolicy KeyPolicy { get; } = new();
     /// <summary>Per-key request counts since the start or the last <see cref="Reset"/>.</summary>
     public CallLog Calls { get; } = new();
 
@@ -170,6 +172,7 @@ public sealed class EmulatorControl
             _models = ((IEnumerable<string>?)_options.Models ?? EmulatorOptions.DefaultModels).Select(ModelDeployment.For).ToList();
         }
         Calls.Clear();
+        KeyPolicy.Reset();
         lock (Keys.Gate)
         {
             Keys.Clear();
@@ -199,6 +202,7 @@ public sealed class EmulatorControl
                 ["require_content_length"] = _requireContentLength,
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
+                ["key_policy"] = KeyPolicy.Describe(),
             };
         }
     }

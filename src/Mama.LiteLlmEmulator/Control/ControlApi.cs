@@ -10,6 +10,8 @@ public sealed record ModelsRequest(IReadOnlyList<string> Models);
 public sealed record DuplicateKeyModeRequest(string Mode);
 public sealed record DeleteModeRequest(bool Legacy);
 public sealed record ContentLengthRequest(bool Require);
+public sealed record CustomKeysRequest(bool? Disabled = null, int? MinimumLength = null);
+public sealed record GenerateStallRequest(bool Stall);
 
 /// <summary>
 /// Test-only knobs under /_emulator. Unauthenticated on purpose: the emulator listens on 127.0.0.1 only,
@@ -39,6 +41,10 @@ internal static class ControlApi
             Apply(emulator, () => emulator.LegacyDeleteErrors = request.Legacy));
         api.MapMethods("/require-content-length", Write, (ContentLengthRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.RequireContentLength = request.Require));
+        api.MapMethods("/custom-keys", Write, (CustomKeysRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => CustomKeys(emulator.KeyPolicy, request)));
+        api.MapMethods("/generate-stall", Write, (GenerateStallRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => emulator.KeyPolicy.StallGenerateAfterStore = request.Stall));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
@@ -46,6 +52,12 @@ internal static class ControlApi
     }
 
     private static IResult State(EmulatorControl emulator) => EmulatorJson.Result(emulator.Describe());
+
+    private static void CustomKeys(Mama.LiteLlmEmulator.Keys.KeyPolicy policy, CustomKeysRequest request)
+    {
+        if (request.MinimumLength is { } length) policy.MinimumCustomKeyLength = length;
+        if (request.Disabled is { } disabled) policy.CustomKeysDisabled = disabled;
+    }
 
     private static IResult Apply(EmulatorControl emulator, Action change)
     {

@@ -39,9 +39,11 @@ internal static class KeysApi
         RejectNegative(request, "max_budget", "internal_server_error");
         RejectNegative(request, "soft_budget", "internal_server_error");
         var now = emulator.Clock.GetUtcNow();
+        IResult stored;
 
         lock (emulator.Keys.Gate)
         {
+            emulator.KeyPolicy.Check(request);
             if ((string?)request["key_alias"] is { } alias && emulator.Keys.AliasTaken(alias, exceptToken: null))
             {
                 throw AliasTaken(alias);
@@ -66,8 +68,10 @@ internal static class KeysApi
                 return EmulatorJson.Result(GenerateResponse(row, raw, request));
             }
             emulator.Keys.Add(new KeyRow(row, raw, now));
-            return EmulatorJson.Result(GenerateResponse(row, raw, request));
+            stored = EmulatorJson.Result(GenerateResponse(row, raw, request));
         }
+        await emulator.KeyPolicy.StallAsync(context.RequestAborted);
+        return stored;
     }
 
     private static async Task<IResult> UpdateAsync(HttpContext context, EmulatorControl emulator)
