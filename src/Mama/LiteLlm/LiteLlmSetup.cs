@@ -39,6 +39,8 @@ public static class LiteLlmSetup
                 o.Retry.DisableForUnsafeHttpMethods();
             });
 
+        services.AddSingleton<ProxyState>();
+        services.AddSingleton<KeyMinting>();
         services.AddSingleton<Leases>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();
