@@ -30,14 +30,14 @@ public sealed class ProxyState(IDbContextFactory<MamaDbContext> dbFactory, TimeP
     /// <summary>Another instance may learn the mode; an instance that has not yet sees it within this long.</summary>
     private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
 
-    private (string Mode, DateTimeOffset ReadAt)? _cached;
+    private volatile Cached? _cached;
 
     public async Task<string> CustomKeysAsync(CancellationToken ct)
     {
         if (_cached is { } cached && (cached.Mode == Refused || clock.GetUtcNow() - cached.ReadAt < Freshness)) return cached.Mode;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var mode = await db.ProxyState.AsNoTracking().Where(s => s.Id == ProxyStateRow.SingleId).Select(s => s.CustomKeys).SingleOrDefaultAsync(ct) ?? Unknown;
-        _cached = (mode, clock.GetUtcNow());
+        _cached = new Cached(mode, clock.GetUtcNow());
         return mode;
     }
 
@@ -60,4 +60,6 @@ public sealed class ProxyState(IDbContextFactory<MamaDbContext> dbFactory, TimeP
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.CustomKeys, mode).SetProperty(r => r.CustomKeysCheckedAt, now).SetProperty(r => r.CustomKeysReason, reason), ct);
         _cached = null;
     }
+
+    private sealed record Cached(string Mode, DateTimeOffset ReadAt);
 }
