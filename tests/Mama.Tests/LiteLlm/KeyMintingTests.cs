@@ -69,6 +69,38 @@ public abstract class KeyMintingTests(MamaApp app)
         Assert.Equal(minted[ids[2]], app.LiteLlm.FindKeyByAlias(ids[2])!.Token);
     }
 
+    [Fact]
+    public async Task AnEditMadeWhileTheProxyIsMintingTheKeyIsPushedOnTheMintedKey()
+    {
+        app.LiteLlm.KeyPolicy.CustomKeysDisabled = true;
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(1); // learns the mode, if no earlier test did
+        await WaitUntilSyncedAsync(ids);
+        app.LiteLlm.KeyPolicy.StallGenerateAfterStore = true;
+        try
+        {
+            var id = (await admin.CreateUsersAsync(1))[0];
+            await MamaApp.EventuallyAsync(() => Task.FromResult(app.LiteLlm.KeyPolicy.StalledGenerates == 1), "the key is minted and its answer held");
+
+            var edited = await admin.EditAsync([id], models: new { mode = "add", values = new[] { "claude-sonnet-4" } });
+            Assert.Equal(id, Assert.Single(edited.Changed).UserId);
+            app.LiteLlm.KeyPolicy.StallGenerateAfterStore = false;
+
+            await WaitUntilSyncedAsync([id]);
+            var key = Assert.Single(app.LiteLlm.GetKeys(), k => k.KeyAlias == id);
+            Assert.Equal(["claude-sonnet-4", "gpt-4o"], key.Models.Order());
+            await using var db = app.NewDbContext();
+            var user = await db.KeyUsers.AsNoTracking().SingleAsync(u => u.UserId == id);
+            Assert.Equal(key.Token, user.KeyHash);
+            Assert.Equal(["claude-sonnet-4", "gpt-4o"], user.Models);
+            Assert.Null(user.MintRequestedAt);
+        }
+        finally
+        {
+            app.LiteLlm.KeyPolicy.StallGenerateAfterStore = false;
+        }
+    }
+
     private Task WaitUntilSyncedAsync(IReadOnlyList<string> ids) => KeyMintingHelpers.WaitUntilSyncedAsync(app, ids);
 }
 
