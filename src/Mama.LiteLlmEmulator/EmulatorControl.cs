@@ -59,6 +59,8 @@ public sealed partial class EmulatorControl
     public TimeProvider Clock { get; }
     public TimeSpan MissingKeyUpdateDelay { get; }
     internal KeyStore Keys { get; } = new();
+    /// <summary>Custom keys refused or too short, and the generate that stalls after storing (<see cref="Mama.LiteLlmEmulator.Keys.KeyPolicy"/>).</summary>
+    public KeyPolicy KeyPolicy { get; } = new();
     /// <summary>Per-key request counts since the start or the last <see cref="Reset"/>.</summary>
     public CallLog Calls { get; } = new();
     /// <summary>Every proxy request's method and URL (query string included) since the start or the last <see cref="Reset"/>.</summary>
@@ -213,6 +215,7 @@ public sealed partial class EmulatorControl
         }
         Calls.Clear();
         Requests.Clear();
+        KeyPolicy.Reset();
         lock (Keys.Gate)
         {
             Keys.Clear();
@@ -245,6 +248,7 @@ public sealed partial class EmulatorControl
                 ["requests_logged"] = Requests.Count,
                 ["bodies"] = new JsonObject { ["content_length"] = _sizedBodies, ["chunked"] = _chunkedBodies },
                 ["models"] = new JsonArray([.. _models.Select(m => (JsonNode?)m.ModelName)]),
+                ["key_policy"] = KeyPolicy.Describe(),
             };
             DescribeProxySwitches(state);
             return state;

@@ -12,6 +12,8 @@ public sealed record DeleteModeRequest(bool Legacy);
 public sealed record ContentLengthRequest(bool Require);
 public sealed record NoDbRequest(bool Down);
 public sealed record RefusalRequest(string Route, int? Status, string? Message = null);
+public sealed record CustomKeysRequest(bool? Disabled = null, int? MinimumLength = null);
+public sealed record GenerateStallRequest(bool Stall);
 
 /// <summary>
 /// Test-only knobs under /_emulator. Unauthenticated on purpose: the emulator listens on 127.0.0.1 only,
@@ -46,6 +48,10 @@ internal static class ControlApi
         api.MapMethods("/refusal", Write, (RefusalRequest request, EmulatorControl emulator) =>
             Apply(emulator, () => emulator.SetRefusal(request.Route, request.Status, request.Message)));
         api.MapProxySwitches();
+        api.MapMethods("/custom-keys", Write, (CustomKeysRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => CustomKeys(emulator.KeyPolicy, request)));
+        api.MapMethods("/generate-stall", Write, (GenerateStallRequest request, EmulatorControl emulator) =>
+            Apply(emulator, () => emulator.KeyPolicy.StallGenerateAfterStore = request.Stall));
         api.MapPost("/reset", (EmulatorControl emulator) => Apply(emulator, emulator.Reset));
         api.MapGet("/keys", Keys);
         api.MapGet("/calls", (EmulatorControl emulator) => EmulatorJson.Result(emulator.Calls.Describe()));
@@ -54,6 +60,12 @@ internal static class ControlApi
     }
 
     private static IResult State(EmulatorControl emulator) => EmulatorJson.Result(emulator.Describe());
+
+    private static void CustomKeys(Mama.LiteLlmEmulator.Keys.KeyPolicy policy, CustomKeysRequest request)
+    {
+        if (request.MinimumLength is { } length) policy.MinimumCustomKeyLength = length;
+        if (request.Disabled is { } disabled) policy.CustomKeysDisabled = disabled;
+    }
 
     private static IResult Apply(EmulatorControl emulator, Action change)
     {

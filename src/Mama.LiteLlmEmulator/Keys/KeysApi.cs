@@ -40,10 +40,12 @@ internal static class KeysApi
         RejectNegative(request, "max_budget", "internal_server_error");
         RejectNegative(request, "soft_budget", "internal_server_error");
         var now = emulator.Clock.GetUtcNow();
+        IResult stored;
 
         AliasRules.Check((string?)request["key_alias"], emulator);
         lock (emulator.Keys.Gate)
         {
+            emulator.KeyPolicy.Check(request);
             if ((string?)request["key_alias"] is { } alias && emulator.Keys.AliasTaken(alias, exceptToken: null))
             {
                 throw AliasTaken(alias);
@@ -68,8 +70,10 @@ internal static class KeysApi
                 return EmulatorJson.Result(GenerateResponse(row, raw, request));
             }
             emulator.Keys.Add(new KeyRow(row, raw, now));
-            return EmulatorJson.Result(GenerateResponse(row, raw, request));
+            stored = EmulatorJson.Result(GenerateResponse(row, raw, request));
         }
+        await emulator.KeyPolicy.StallAsync(context.RequestAborted);
+        return stored;
     }
 
     private static async Task<IResult> UpdateAsync(HttpContext context, EmulatorControl emulator)

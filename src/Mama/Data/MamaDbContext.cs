@@ -25,6 +25,7 @@ public abstract class MamaDbContext(DbContextOptions options)
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
     public DbSet<JobLease> JobLeases => Set<JobLease>();
+    public DbSet<ProxyStateRow> ProxyState => Set<ProxyStateRow>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -60,6 +61,15 @@ public abstract class MamaDbContext(DbContextOptions options)
             job.Property(j => j.Name).HasMaxLength(64);
             job.Property(j => j.Owner).HasMaxLength(64);
             job.HasData(new JobLease { Name = JobLease.DriftCheck });
+        });
+
+        builder.Entity<ProxyStateRow>(state =>
+        {
+            state.ToTable("litellm_proxy_state");
+            state.Property(s => s.Id).ValueGeneratedNever();
+            state.Property(s => s.CustomKeys).HasMaxLength(16);
+            state.Property(s => s.CustomKeysReason).HasMaxLength(1000);
+            state.HasData(new ProxyStateRow());
         });
 
         builder.Entity<User>(user =>

@@ -153,7 +153,9 @@ public sealed class KeyReconciler(
                 [repair.UserId], new { repair = repair.Repair, fields = repair.Differences }, repair.Error), ct);
         }
 
-        foreach (var orphan in managed.Values)
+        // A key under the alias of a user whose mint is unfinished is that mint's: its recovery replaces it.
+        var minting = users.Where(u => u.MintRequestedAt is not null).Select(u => u.UserId).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in managed.Values.Where(k => k.KeyAlias is null || !minting.Contains(k.KeyAlias)))
         {
             try
             {

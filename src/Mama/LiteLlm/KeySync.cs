@@ -30,6 +30,7 @@ public sealed class KeySync(
     IDbContextFactory<MamaDbContext> dbFactory,
     LiteLlmClient liteLlm,
     KeyProtector protector,
+    KeyMinting minting,
     Leases leases,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
@@ -119,7 +120,7 @@ public sealed class KeySync(
             Result result;
             try
             {
-                result = await PushAsync(user, work.Token);
+                result = await PushAsync(user, lease.Token, work.Token);
             }
             catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
             {
@@ -166,17 +167,18 @@ public sealed class KeySync(
     private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
 
     /// <summary>The HTTP half of one user's sync: no database writes.</summary>
-    private async Task<Result> PushAsync(User user, CancellationToken ct)
+    private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct)
     {
         try
         {
             if (user.DeletedAt is not null)
             {
                 await liteLlm.DeleteKeyByHashAsync(user.KeyHash, ct);
+                await minting.RemoveUnfinishedAsync(user, ct);
                 return new Result(ResultKind.Deleted);
             }
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            await EnsureKeyAsync(key, SpecOf(user, options.Value), ct);
+            await EnsureOrMintAsync(user, key, leaseToken, SpecOf(user, options.Value), ct);
             return new Result(ResultKind.Synced);
         }
         catch (LiteLlmException e) when (IsAliasTaken(e))
@@ -277,7 +279,7 @@ public sealed class KeySync(
             var existing = await liteLlm.GetKeyByHashAsync(user.KeyHash, work.Token);
             differences = existing is null ? ["key"] : spec.Differences(existing);
             if (differences.Count == 0) return null;
-            await EnsureKeyAsync(key, spec, work.Token, existing);
+            await EnsureOrMintAsync(user, key, lease.Token, spec, work.Token, existing);
             return new RepairOutcome(user.UserId, existing is null ? "recreated" : "updated", differences);
         }
         catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
@@ -291,6 +293,28 @@ public sealed class KeySync(
         catch (System.Security.Cryptography.CryptographicException)
         {
             return null; // the sync reports an unreadable key; a repair cannot help
+        }
+    }
+
+    /// <summary>
+    /// The key with mama's own value first; on a proxy known to refuse custom keys, or at its first refusal, the proxy
+    /// mints the user's key instead (<see cref="KeyMinting"/>), which is stored before this returns.
+    /// </summary>
+    private async Task EnsureOrMintAsync(User user, string key, string leaseToken, KeySpec spec, CancellationToken ct, LiteLlmKey? known = null)
+    {
+        if (await minting.AppliesAsync(user, ct))
+        {
+            if ((known ?? await minting.EnsureAsync(user, leaseToken, spec, ct)) is { } existing)
+                await EnsureKeyAsync(key, spec, ct, existing);
+            return;
+        }
+        try
+        {
+            if (await EnsureKeyAsync(key, spec, ct, known) == "created") await minting.NoteCustomKeyAcceptedAsync(ct);
+        }
+        catch (LiteLlmException e) when (KeyMinting.IsCustomKeyRefusal(e))
+        {
+            await minting.EnsureAsync(user, leaseToken, spec, ct, refusal: e);
         }
     }
 

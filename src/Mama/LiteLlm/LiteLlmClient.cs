@@ -96,15 +96,6 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         }
     }
 
-    /// <summary>The hashes of the keys that hold <paramref name="alias"/> (LiteLLM keeps aliases unique, so zero or one).</summary>
-    public async Task<IReadOnlyList<string>> FindKeyHashesByAliasAsync(string alias, CancellationToken ct)
-    {
-        using var response = await SendAsync(HttpMethod.Get, "key/list?size=100&key_alias=" + Uri.EscapeDataString(alias), null, ct);
-        await EnsureSuccessAsync(response, "list keys by alias", ct);
-        var list = await response.Content.ReadFromJsonAsync<KeyHashListResponse>(ct);
-        return (list?.Keys ?? []).Where(k => !string.IsNullOrEmpty(k)).ToList();
-    }
-
     public async Task<bool> IsAliveAsync(CancellationToken ct)
     {
         try

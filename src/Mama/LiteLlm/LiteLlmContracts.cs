@@ -52,9 +52,6 @@ public sealed record KeyListResponse(
     [property: JsonPropertyName("current_page")] int? CurrentPage,
     [property: JsonPropertyName("total_pages")] int? TotalPages);
 
-/// <summary><c>/key/list</c> without full objects: the keys' hashes only.</summary>
-public sealed record KeyHashListResponse([property: JsonPropertyName("keys")] IReadOnlyList<string>? Keys);
-
 public sealed record DeleteKeyRequest([property: JsonPropertyName("keys")] IReadOnlyList<string> Keys);
 
 /// <summary>

@@ -44,7 +44,8 @@ public static class LiteLlmSetup
         services.AddSingleton<ProxyCalls>();
         services.AddTransient<ProxyCalls.Handler>();
         services.AddSingleton<ProxyStatus>();
-        services.AddSingleton<ProxyStateStub>(); // merge: ProxyState (helper M's service replaces the stub)
+        services.AddSingleton<ProxyState>();
+        services.AddSingleton<KeyMinting>();
         services.AddSingleton<Leases>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();

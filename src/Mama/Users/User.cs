@@ -70,6 +70,12 @@ public sealed class User
     public DateTimeOffset? SyncLeaseUntil { get; set; }
     public string? SyncLeaseOwner { get; set; }
 
+    /// <summary>
+    /// Set and committed before asking the proxy to mint this user's key (a proxy that refuses custom keys), cleared in the
+    /// write that stores the minted key: while set, a key under the user's alias may exist that mama does not hold.
+    /// </summary>
+    public DateTimeOffset? MintRequestedAt { get; set; }
+
     /// <summary>Bumped on every change of desired state; a sync only marks "synced" the version it pushed.</summary>
     public long Version { get; set; }
 }

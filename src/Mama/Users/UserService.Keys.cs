@@ -56,7 +56,7 @@ public sealed partial class UserService
         IReadOnlyList<string> onProxy;
         try
         {
-            onProxy = await liteLlm.FindKeyHashesByAliasAsync(user.UserId, ct);
+            onProxy = (await liteLlm.KeysWithAliasAsync(user.UserId, ct)).Select(k => k.Token!).ToList();
         }
         catch (LiteLlmException e)
         {

@@ -255,6 +255,35 @@ namespace Mama.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.ProxyStateRow", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("CustomKeys")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTimeOffset?>("CustomKeysCheckedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CustomKeysReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("litellm_proxy_state", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            CustomKeys = "unknown"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Sessions.UiSessionRecord", b =>
                 {
                     b.Property<string>("Id")
@@ -332,6 +361,9 @@ namespace Mama.Data.Migrations.Postgres
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<DateTimeOffset?>("LastSyncedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("MintRequestedAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("ModelNames")

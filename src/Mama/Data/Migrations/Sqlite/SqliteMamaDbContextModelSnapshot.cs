@@ -245,6 +245,35 @@ namespace Mama.Data.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("Mama.LiteLlm.ProxyStateRow", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CustomKeys")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CustomKeysCheckedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CustomKeysReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("litellm_proxy_state", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            CustomKeys = "unknown"
+                        });
+                });
+
             modelBuilder.Entity("Mama.Sessions.UiSessionRecord", b =>
                 {
                     b.Property<string>("Id")
@@ -320,6 +349,9 @@ namespace Mama.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("LastSyncedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MintRequestedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ModelNames")
