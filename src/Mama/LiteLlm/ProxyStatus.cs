@@ -31,7 +31,7 @@ public sealed record ProxyWarning(string Code, string Message);
 public sealed partial class ProxyStatus(
     LiteLlmClient liteLlm,
     ProxyCalls calls,
-    ProxyStateStub proxyState, // merge: ProxyState
+    ProxyState proxyState,
     IDbContextFactory<MamaDbContext> dbFactory,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock)
@@ -40,7 +40,9 @@ public sealed partial class ProxyStatus(
     public static readonly IReadOnlyList<string> CompromisedVersions = ["1.82.7", "1.82.8"];
 
     private static readonly TimeSpan ReadinessCacheDuration = TimeSpan.FromSeconds(30);
-    private (LiteLlmReadiness? Readiness, DateTimeOffset At)? _readiness;
+    private volatile ReadinessSnapshot? _readiness;
+
+    private sealed record ReadinessSnapshot(LiteLlmReadiness? Readiness, DateTimeOffset At);
 
     public async Task<ProxyStatusResponse> GetAsync(CancellationToken ct)
     {
@@ -88,7 +90,7 @@ public sealed partial class ProxyStatus(
         {
             readiness = null;
         }
-        _readiness = (readiness, now);
+        _readiness = new ReadinessSnapshot(readiness, now);
         return readiness;
     }
 
@@ -106,13 +108,4 @@ public sealed partial class ProxyStatus(
 
     [GeneratedRegex(@"^\s*v?(\d+\.\d+\.\d+)(?![\d])")]
     private static partial Regex ReleaseNumber();
-}
-
-/// <summary>
-/// merge: ProxyState — stands in for helper M's <c>ProxyState</c> (LiteLlm/ProxyState.cs), which remembers whether the
-/// proxy accepts custom key values. Replace this class and its registration with that service when merging.
-/// </summary>
-public sealed class ProxyStateStub
-{
-    public Task<string> CustomKeysAsync(CancellationToken ct) => Task.FromResult("unknown");
 }
