@@ -89,7 +89,7 @@ public sealed partial class EmulatorControl
 
     /// <summary>
     /// Like a policy hook (<c>custom_key_generate</c>, <c>custom_key_update</c>, upper bounds) refusing every request to
-    /// <paramref name="route"/> with <paramref name="status"/> (400, 403 or 422); <c>{key}</c> in the message becomes the key
+    /// <paramref name="route"/> with <paramref name="status"/> (400, 401, 403, 404, 422 or 429); <c>{key}</c> in the message becomes the key
     /// as the request sent it. A null <paramref name="status"/> lifts the refusal.
     /// </summary>
     public void SetRefusal(string route, int? status, string? message = null)
