@@ -24,7 +24,7 @@ public sealed record AdoptResponse(bool Applied, IReadOnlyList<UnownedKey> Unown
 /// cannot reveal, turned into mama users whose sync then adopts them. Keys left out stay as they are: the drift check
 /// only ever touches keys marked <c>managed_by: mama</c>.
 /// </summary>
-public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, LiteLlmClient liteLlm, UserService users, AuditLog audit)
+public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, LiteLlmClient liteLlm, UserService users, AuditLog audit, Microsoft.Extensions.Options.IOptions<LiteLlmOptions> options)
 {
     private const int MaxKeyLines = 1000;
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
@@ -67,7 +67,7 @@ public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, Lite
         foreach (var (userId, key) in supplied)
         {
             if (!byAlias.TryGetValue(userId, out var proxyKey)) refused.Add(new(userId, "No unowned proxy key in this filter has this alias."));
-            else if (UserValidation.CheckUserId(userId) is { } idError) refused.Add(new(userId, "The alias cannot be a mama user ID: " + idError));
+            else if (UserValidation.CheckNewUserId(userId, options.Value.KeyAliasPattern) is { } idError) refused.Add(new(userId, "The alias cannot be a mama user ID: " + idError));
             else if (UserValidation.CheckKey(key) is { } keyError) refused.Add(new(userId, keyError));
             else if (LiteLlmClient.HashKey(key) != proxyKey.Token) refused.Add(new(userId, "This is not the key the proxy holds under this alias."));
             // LiteLLM reads no models as "all models"; mama would block such a key, so it is left for an admin to narrow first.
@@ -93,7 +93,7 @@ public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, Lite
             adopted,
             refused = refused.Select(r => new { r.UserId, r.Reason }),
         }), ct);
-        var stillUnowned = unowned.Where(k => !adopted.Contains(k.KeyAlias!)).Select(k => new UnownedKey(k.KeyAlias!, Prefix(k.Token!), k.Models ?? [], k.Metadata.ValueKind == JsonValueKind.Object ? k.Metadata.Clone() : EmptyObject));
+        var stillUnowned = unowned.Where(k => !adopted.Contains(k.KeyAlias!)).Select(k => new UnownedKey(k.KeyAlias!, Prefix(k.Token!), k.Models ?? [], Scalars(k.Metadata)));
         return new AdoptResponse(request.Apply, stillUnowned.ToList(), conflicts, adopted, refused, sync);
     }
 
@@ -106,6 +106,8 @@ public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, Lite
         {
             try
             {
+                // Compiled alone first: an unbalanced ')' could otherwise break out of the anchors below.
+                _ = new Regex(request.AliasPattern, RegexOptions.CultureInvariant);
                 pattern = new Regex(@"\A(?:" + request.AliasPattern + @")\z", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
             }
             catch (ArgumentException e)
@@ -145,12 +147,29 @@ public sealed class KeyAdoption(IDbContextFactory<MamaDbContext> dbFactory, Lite
             if (fields.Count == 2 && fields[0].Equals("user_id", StringComparison.OrdinalIgnoreCase)) continue;
             if (fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
                 throw ProblemException.Validation("keys", $"Line {i + 1}: give user_id,key.");
+            // A swapped line would otherwise put the key where user IDs go: into the answer and the audit.
+            if (fields[0].StartsWith("sk-", StringComparison.Ordinal))
+                throw ProblemException.Validation("keys", $"Line {i + 1}: the first field looks like a key; give user_id,key.");
             result.Add((fields[0], fields[1]));
         }
         if (result.Count > MaxKeyLines) throw ProblemException.Validation("keys", $"At most {MaxKeyLines} keys per call; got {result.Count}.");
         var twice = result.GroupBy(r => r.Item1, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (twice is not null) throw ProblemException.Validation("keys", $"'{SafeId(twice.Key)}' appears more than once.");
         return result;
+    }
+
+    /// <summary>
+    /// The key's top-level metadata values that are plain text, numbers or flags. Nested objects are left out: LiteLLM keeps
+    /// per-key logging settings there, with callback secrets.
+    /// </summary>
+    private static JsonElement Scalars(JsonElement metadata)
+    {
+        if (metadata.ValueKind != JsonValueKind.Object) return EmptyObject;
+        var kept = new System.Text.Json.Nodes.JsonObject();
+        foreach (var property in metadata.EnumerateObject())
+            if (property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+                kept[property.Name] = System.Text.Json.Nodes.JsonValue.Create(property.Value);
+        return JsonSerializer.SerializeToElement(kept);
     }
 
     private static string Prefix(string hash) => hash.Length > 8 ? hash[..8] : hash;

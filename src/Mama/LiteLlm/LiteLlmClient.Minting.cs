@@ -23,12 +23,19 @@ public sealed partial class LiteLlmClient
             : throw new LiteLlmException("LiteLLM minted a key but its answer holds no usable key value.", (int)response.StatusCode, transient: false);
     }
 
-    /// <summary>The keys whose alias is exactly <paramref name="alias"/> (the filter is re-checked here: newer proxies may match loosely).</summary>
+    /// <summary>The keys whose alias is exactly <paramref name="alias"/>, every page (the filter is re-checked here: newer proxies may match loosely).</summary>
     public async Task<IReadOnlyList<LiteLlmKey>> KeysWithAliasAsync(string alias, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "key/list?return_full_object=true&size=100&key_alias=" + Uri.EscapeDataString(alias), null, ct);
-        await EnsureSuccessAsync(response, "list keys", ct);
-        var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
-        return (list?.Keys ?? []).Where(k => k.KeyAlias == alias && k.Token is { Length: > 0 }).ToList();
+        const int size = 100;
+        var found = new List<LiteLlmKey>();
+        for (var page = 1; ; page++)
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&size={size}&page={page}&key_alias=" + Uri.EscapeDataString(alias), null, ct);
+            await EnsureSuccessAsync(response, "list keys", ct);
+            var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
+            var keys = list?.Keys ?? [];
+            found.AddRange(keys.Where(k => k.KeyAlias == alias && k.Token is { Length: > 0 }));
+            if (keys.Count < size || page >= (list?.TotalPages ?? page)) return found;
+        }
     }
 }

@@ -181,7 +181,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// <summary>Removes anything shaped like a key or a key hash from text that may reach a log or an error message.</summary>
     public static string Redact(string text) => HashPattern().Replace(KeyPattern().Replace(text, "sk-***"), "<hash>");
 
-    [GeneratedRegex(@"sk-[A-Za-z0-9_\-\.\*]{4,}")]
+    [GeneratedRegex(@"sk-[^\s""'<>,;\]\}\)]{4,}")]
     private static partial Regex KeyPattern();
 
     [GeneratedRegex(@"\b[0-9a-f]{64}\b")]

@@ -84,7 +84,7 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
     {
         Key = hash,
         KeyAlias = Alias,
-        UserId = Owner,
+        // No owner on update: an adopted key keeps the LiteLLM owner whose budget and limits it has; KeyOwner applies to keys mama creates.
         Models = Models,
         Metadata = MergedInto(current),
         Blocked = Blocked,

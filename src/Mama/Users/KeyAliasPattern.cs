@@ -27,6 +27,8 @@ public static class KeyAliasPattern
         if (string.IsNullOrEmpty(pattern)) return null;
         try
         {
+            // Alone first: an unbalanced ')' would otherwise compile inside the anchors and break out of them ("a)|(.*").
+            _ = new Regex(pattern, RegexOptions.CultureInvariant);
             _ = new Regex(Anchored(pattern), RegexOptions.CultureInvariant, MatchTimeout);
             return null;
         }

@@ -68,6 +68,7 @@ public sealed partial class StartupTests
         { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "ADMIN" },
         { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "short-pw" },
         { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z.+" },
+        { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z]+)(.x" },
     };
 
     [Theory]

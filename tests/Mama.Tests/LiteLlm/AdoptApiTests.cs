@@ -84,6 +84,42 @@ public abstract class AdoptApiTests(MamaApp app)
         await (await super.PostJsonAsync("/api/v1/litellm/adopt", new { keys = "x,sk-0123456789abcdef" })).AssertProblemAsync(HttpStatusCode.BadRequest);
         var problem = await (await super.PostJsonAsync("/api/v1/litellm/adopt", new { apply = true, keys = "only-one-field-sk-0123456789abcdef" })).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.DoesNotContain("sk-0123456789abcdef", problem.GetRawText());
+        // An unbalanced ')' would break out of the anchors mama puts around the pattern and match every alias.
+        await (await super.PostJsonAsync("/api/v1/litellm/adopt", new { alias_pattern = "x)|(.*" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task ALineWithItsColumnsSwappedIsRefusedWithoutRepeatingTheKey()
+    {
+        using var super = await app.SuperAdminAsync();
+        var tag = "ad" + Guid.NewGuid().ToString("N")[..8];
+        var key = PlantedKeys.NewKey();
+        await app.PlantAsync($"{tag}-a", key, ["gpt-4o"]);
+
+        var response = await super.PostJsonAsync("/api/v1/litellm/adopt", new { alias_pattern = tag + "-.*", apply = true, keys = $"{key},{tag}-a" });
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("Line 1", problem.GetRawText());
+        Assert.DoesNotContain(key, problem.GetRawText());
+        await using var db = app.NewDbContext();
+        Assert.False(await db.KeyUsers.AnyAsync(u => u.UserId.StartsWith(tag)));
+    }
+
+    [Fact]
+    public async Task TheDryRunShowsOnlyPlainMetadataValuesNotNestedSettingsThatMayHoldSecrets()
+    {
+        using var super = await app.SuperAdminAsync();
+        var tag = "ad" + Guid.NewGuid().ToString("N")[..8];
+        await app.PlantAsync($"{tag}-a", PlantedKeys.NewKey(), ["gpt-4o"],
+            new { team = tag, budget_note = 3, logging = new[] { new { callback_name = "langfuse", callback_vars = new { langfuse_secret_key = "lf-secret-value" } } } });
+
+        var listing = await (await super.PostJsonAsync("/api/v1/litellm/adopt", new { alias_pattern = tag + "-.*" })).ReadAsync<AdoptResponse>();
+
+        var metadata = Assert.Single(listing.Unowned).Metadata;
+        Assert.Equal(tag, metadata.GetProperty("team").GetString());
+        Assert.Equal(3, metadata.GetProperty("budget_note").GetInt32());
+        Assert.False(metadata.TryGetProperty("logging", out _));
+        Assert.DoesNotContain("lf-secret-value", metadata.GetRawText());
     }
 
     /// <summary>The proxy's rows under the tag, as text: what a test compares to show nothing changed.</summary>

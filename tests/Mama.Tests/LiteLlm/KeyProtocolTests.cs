@@ -152,6 +152,45 @@ public abstract class KeyProtocolTests(MamaApp app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARefusalEchoingAnExistingBase64StyleKeyNeverShowsThatKey()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var id = UserTestData.NewId();
+        var key = "sk-Ab+cd/ef=" + Guid.NewGuid().ToString("N");
+        app.LiteLlm.SetRefusal("/key/generate", 400, "Key {key} refused by the custom_key_policy hook");
+
+        var created = await admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = id, allowed_models = new[] { "gpt-4o" }, key } } });
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await MamaApp.EventuallyAsync(async () => (await UsersAsync([id])).Single().SyncState == SyncState.Error, "the refusal is an error");
+        var error = (await UsersAsync([id])).Single().SyncError!;
+        Assert.Contains("refused by the custom_key_policy hook", error);
+        Assert.DoesNotContain(key, error);
+        Assert.DoesNotContain(key[3..12], error);
+    }
+
+    [Fact]
+    public async Task AnAdoptedKeyKeepsItsLiteLlmOwnerSoItsBudgetAndLimitsStay()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var id = UserTestData.NewId();
+        var key = "sk-owned-" + Guid.NewGuid().ToString("N");
+        using (var proxy = new HttpClient { BaseAddress = app.Emulator.BaseUrl })
+        {
+            proxy.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MamaApp.MasterKey);
+            var planted = await proxy.PostAsJsonAsync("/key/generate", new { key, key_alias = id, user_id = "team-x", models = new[] { "gpt-4o" } });
+            Assert.Equal(HttpStatusCode.OK, planted.StatusCode);
+        }
+
+        await admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = id, allowed_models = new[] { "gpt-4o", "gpt-4o-mini" }, key } } });
+
+        await MamaApp.EventuallyAsync(async () => (await UsersAsync([id])).Single().SyncState == SyncState.Synced, "the key is adopted");
+        var row = app.LiteLlm.FindKeyByAlias(id)!;
+        Assert.Equal(["gpt-4o", "gpt-4o-mini"], row.Models.Order());
+        Assert.Equal("team-x", row.UserId);
+    }
+
+    [Fact]
     public async Task ByDefaultAKeyIsOwnedByItsMamaUserAndHasNoKeyType()
     {
         using var admin = await app.SuperAdminAsync();
