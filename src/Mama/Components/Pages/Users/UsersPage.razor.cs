@@ -48,7 +48,8 @@ public sealed partial class UsersPage
     {
         loader = LoadAsync;
         search = InitialSearch;
-        compromisedVersion = await Proxy.CompromisedVersionAsync(CancellationToken.None);
+        // The model list first, as the dialogs check names against it; the proxy's version meanwhile.
+        var compromised = Proxy.CompromisedVersionAsync(CancellationToken.None);
         try
         {
             models = await Catalog.GetAsync(CancellationToken.None);
@@ -60,6 +61,7 @@ public sealed partial class UsersPage
             // The proxy's list is a help, not the page: then no model is marked red (unknown is not the same as gone).
             modelsUnavailable = true;
         }
+        compromisedVersion = await compromised;
     }
 
     /// <summary>The grid's sort and page, plus the filters above it, as the query the REST API takes too.</summary>
