@@ -18,6 +18,7 @@ public sealed partial class UserService(
     KeyProtector protector,
     KeySync sync,
     KeyReconciler reconciler,
+    Leases leases,
     LiteLlmClient liteLlm,
     ModelCatalog models,
     AuditLog audit,
