@@ -16,15 +16,16 @@ public abstract class KeyHashUniquenessTests(MamaApp app)
         using var admin = await app.SuperAdminAsync();
         var key = PlantedKeys.NewKey();
         var ids = Enumerable.Range(0, Requests).Select(_ => UserTestData.NewId("race")).ToList();
-        using var start = new SemaphoreSlim(0);
-
-        var responses = ids.Select(id => Task.Run(async () =>
+        using var saves = new KeySaves(LiteLlmClient.HashKey(key));
+        Task<HttpResponseMessage[]> all;
+        // Inserts wait behind this lock while reads go on, so every request's check before its insert finds the key unused.
+        await using (await InsertLock.HoldAsync(app.Database))
         {
-            await start.WaitAsync();
-            return await admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = id, allowed_models = new[] { "gpt-4o" }, key } } });
-        })).ToList();
-        start.Release(Requests);
-        var answers = await Task.WhenAll(responses);
+            all = Task.WhenAll(ids.Select(id => Task.Run(() =>
+                admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = id, allowed_models = new[] { "gpt-4o" }, key } }, allow_unknown_models = true }))));
+            await MamaApp.EventuallyAsync(() => Task.FromResult(saves.Count == Requests), "every request has checked the key and saves");
+        }
+        var answers = await all;
 
         Assert.Single(answers, r => r.StatusCode == HttpStatusCode.Created);
         foreach (var answer in answers.Where(r => r.StatusCode != HttpStatusCode.Created))
