@@ -65,8 +65,15 @@ public sealed partial class UserService
                 ?? throw await FailAsync(404, "no such user", ProblemException.NotFound($"No user '{userId}'."));
             if (user.SyncState != SyncState.Conflict)
                 throw await FailAsync(409, "not in conflict", ProblemException.Conflict($"User '{userId}' is not in conflict with the proxy (its sync state is {user.SyncState.Name()})."));
-            var detail = await ResolveUnderLeaseAsync(user, action, request.Key, FailAsync, work.Token);
-            if (lease.IsLost)
+            object? detail = null;
+            try
+            {
+                detail = await ResolveUnderLeaseAsync(user, action, request.Key, FailAsync, work.Token);
+            }
+            catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
+            {
+            }
+            if (detail is null || lease.IsLost)
                 throw await FailAsync(409, "sync lease lost", ProblemException.Conflict($"User '{userId}' was taken over by another worker; try again."));
 
             user.UpdatedAt = clock.GetUtcNow();
