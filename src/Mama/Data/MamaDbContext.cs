@@ -76,7 +76,8 @@ public abstract class MamaDbContext(DbContextOptions options)
         {
             user.ToTable("users");
             user.HasIndex(u => u.UserId).IsUnique();
-            user.HasIndex(u => u.KeyHash);
+            // One key, one user: a unique index, since two concurrent creates with one key both pass the check before the insert.
+            user.HasIndex(u => u.KeyHash).IsUnique();
             user.Property(u => u.KeyHash).HasMaxLength(64);
             user.HasIndex(u => u.Organization);
             // Covers the list's search and count, so they scan this instead of the much wider rows.

@@ -77,7 +77,8 @@ public sealed class KeyMinting(
 
     private async Task MintAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct)
     {
-        if (user.MintRequestedAt is not null) await RemoveLeftoversAsync(user, ct);
+        var interrupted = user.MintRequestedAt is not null;
+        if (interrupted) await RemoveLeftoversAsync(user, ct);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // Only the lease holder writes, and only over the key it read: an import or another mint meanwhile wins.
@@ -85,7 +86,17 @@ public sealed class KeyMinting(
         var requestedAt = clock.GetUtcNow();
         if (await mine.ExecuteUpdateAsync(s => s.SetProperty(u => u.MintRequestedAt, requestedAt), ct) == 0) throw Lost();
 
-        var key = await liteLlm.MintKeyAsync(spec.ToGenerateRequest(""), ct);
+        string key;
+        try
+        {
+            key = await liteLlm.MintKeyAsync(spec.ToGenerateRequest(""), ct);
+        }
+        catch (LiteLlmException e) when (interrupted && KeySync.IsAliasTaken(e))
+        {
+            // The earlier mint's generate reached the proxy after the leftovers were listed: its key is mama's own, not a conflict.
+            await RemoveLeftoversAsync(user, ct);
+            key = await liteLlm.MintKeyAsync(spec.ToGenerateRequest(""), ct);
+        }
 
         // The proxy holds the key now: store it even if the caller has given up meanwhile.
         var (ciphertext, keyId, hash, lastFour) = (protector.Protect(key, user.UserId), protector.CurrentKeyId, LiteLlmClient.HashKey(key), key[^4..]);

@@ -157,6 +157,16 @@ public sealed class KeySync(
     /// <summary>Said on the user in words; the proxy's own message would name only the alias.</summary>
     public const string ConflictReason = "The proxy holds another key under this alias; resolve by replacing it with mama's key or importing its value.";
 
+    /// <summary>Said on the user in words when the proxy holds the user's own key value under another alias.</summary>
+    public const string HeldElsewhereReason = "The proxy holds this key under another alias; mama changed nothing there. Resolve by replacing it: mama gives the user a new key.";
+
+    /// <summary>
+    /// Whether mama may take over a key it found by its value: a key it manages already (its own, perhaps renamed in
+    /// LiteLLM's UI), or one under the user's alias (issue 11's adoption). A key under another alias, or under none, is
+    /// someone else's: knowing its value is no right to rewrite its alias, owner and models.
+    /// </summary>
+    public static bool MayAdopt(LiteLlmKey key, string alias) => key.IsManagedByMama || key.KeyAlias == alias;
+
     /// <summary>
     /// LiteLLM's answer to a generate whose alias another key holds: 400 "Key with alias '…' already exists. Unique key
     /// aliases across all keys are required." (key_management_endpoints.py, _enforce_unique_key_alias).
@@ -180,6 +190,11 @@ public sealed class KeySync(
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
             await EnsureOrMintAsync(user, key, leaseToken, SpecOf(user, options.Value), ct);
             return new Result(ResultKind.Synced);
+        }
+        catch (KeyHeldElsewhereException)
+        {
+            logger.LogWarning("Sync of user {UserId}: the proxy holds its key under another alias", user.UserId);
+            return new Result(ResultKind.Conflict, Error: HeldElsewhereReason);
         }
         catch (LiteLlmException e) when (IsAliasTaken(e))
         {
@@ -339,10 +354,8 @@ public sealed class KeySync(
                 existing = await liteLlm.GetKeyByHashAsync(hash, ct);
             }
         }
-        else if (spec.Differences(existing).Count == 0)
-        {
-            return "unchanged";
-        }
+        if (existing is not null && !MayAdopt(existing, spec.Alias)) throw new KeyHeldElsewhereException();
+        if (existing is not null && spec.Differences(existing).Count == 0) return "unchanged";
 
         try
         {
@@ -375,3 +388,6 @@ public sealed class KeySync(
         return delay * (0.8 + Random.Shared.NextDouble() * 0.4);
     }
 }
+
+/// <summary>The proxy holds the user's key value under another alias and mama does not manage it: nothing is changed there.</summary>
+public sealed class KeyHeldElsewhereException() : LiteLlmException(KeySync.HeldElsewhereReason, 409, transient: false);

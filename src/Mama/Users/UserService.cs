@@ -18,6 +18,7 @@ public sealed partial class UserService(
     KeyProtector protector,
     KeySync sync,
     KeyReconciler reconciler,
+    Leases leases,
     LiteLlmClient liteLlm,
     ModelCatalog models,
     AuditLog audit,
@@ -59,8 +60,11 @@ public sealed partial class UserService(
         var ids = rows.Where(r => UserValidation.IsValidUserId(r?.UserId)).Select(r => r!.UserId!).Distinct().ToList();
         var existing = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).Select(u => new { u.UserId, u.DeletedAt }).ToListAsync(ct);
         var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? "already exists." : "is still being deleted from LiteLLM; try again shortly.");
+        var invalid = errors.Count;
         await RequireKeysUnusedAsync(db, keyHashes, Fail, ct);
-        var onlyConflicts = errors.Count == 0 && conflicts.Count > 0;
+        var keysTaken = errors.Count > invalid;
+        // A user ID or a key another user holds is a conflict with what exists (409), as a concurrent create that got there first is.
+        var onlyConflicts = invalid == 0 && (conflicts.Count > 0 || keysTaken);
         for (var i = 0; i < rows.Count; i++)
             if (rows[i]?.UserId is { } id && conflicts.TryGetValue(id, out var why) && !errors.ContainsKey($"users[{i}].user_id"))
                 Fail(i, "user_id", $"'{id}' {why}");
@@ -70,7 +74,12 @@ public sealed partial class UserService(
             await audit.WriteAsync(new AuditEntry(actor, "user.create", AuditResult.Failure, onlyConflicts ? 409 : 400, ids,
                 new { rows = rows.Count, invalid_rows = badRows }, "invalid rows"), ct);
             throw onlyConflicts
-                ? new ProblemException(409, "Conflict", "Some users already exist; nothing was created.", errors)
+                ? new ProblemException(409, "Conflict", (conflicts.Count > 0, keysTaken) switch
+                {
+                    (true, true) => "Some users already exist and some keys belong to other users; nothing was created.",
+                    (true, false) => "Some users already exist; nothing was created.",
+                    _ => "Some keys belong to other users; nothing was created.",
+                }, errors)
                 : new ProblemException(400, "Validation failed", $"{badRows} of {rows.Count} rows are invalid; nothing was created.", errors);
         }
 
@@ -108,7 +117,16 @@ public sealed partial class UserService(
             return user;
         }).ToList();
         db.KeyUsers.AddRange(created);
-        await SaveOrConflictAsync(db, ct);
+        try
+        {
+            await SaveOrConflictAsync(db, ct);
+        }
+        catch (ProblemException conflict)
+        {
+            // Lost a race to a concurrent create: its staged success events went with the rollback.
+            await audit.WriteAsync(new AuditEntry(actor, "user.create", AuditResult.Failure, conflict.Status, ids, new { rows = rows.Count }, "created concurrently"), ct);
+            throw;
+        }
 
         var outcomes = await SyncInlineAsync(created, deadline);
         return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
@@ -329,12 +347,20 @@ public sealed partial class UserService(
         {
             throw ProblemException.Conflict("Some of these users were changed at the same time by someone else; nothing was changed. Try again.");
         }
-        catch (DbUpdateException e) when (e.InnerException?.Message.Contains("UNIQUE", StringComparison.OrdinalIgnoreCase) == true
-                                          || e.InnerException?.Message.Contains("duplicate key", StringComparison.OrdinalIgnoreCase) == true)
+        catch (DbUpdateException e) when (IsUniqueViolation(e) && e.InnerException!.Message.Contains(nameof(User.KeyHash), StringComparison.Ordinal))
+        {
+            // Names the column only: the database's own text may quote the hash, and the key never leaves mama in an error.
+            throw ProblemException.Conflict("Another user got one of these keys at the same time; a key belongs to one user only. Nothing was changed.");
+        }
+        catch (DbUpdateException e) when (IsUniqueViolation(e))
         {
             throw ProblemException.Conflict("Some of these users were created at the same time by someone else; nothing was created. Try again.");
         }
     }
+
+    private static bool IsUniqueViolation(DbUpdateException e) =>
+        e.InnerException?.Message.Contains("UNIQUE", StringComparison.OrdinalIgnoreCase) == true
+        || e.InnerException?.Message.Contains("duplicate key", StringComparison.OrdinalIgnoreCase) == true;
 
     /// <summary>The users as they are after the sync; if they cannot be read again, as they were committed.</summary>
     private async Task<List<UserResponse>> ResponsesAsync(IReadOnlyList<User> users, CancellationToken ct)

@@ -75,7 +75,7 @@ public abstract class ExistingKeyTests(MamaApp app)
         var first = UserTestData.NewId();
         await admin.CreateUsersAsync([new { user_id = first, allowed_models = new[] { "gpt-4o" }, key }]);
         var second = UserTestData.NewId();
-        var taken = await (await admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = second, key } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var taken = await (await admin.PostJsonAsync("/api/v1/users", new { users = new[] { new { user_id = second, key } } })).AssertProblemAsync(HttpStatusCode.Conflict);
         Assert.Contains("Another user already has this key", taken.GetRawText());
         Assert.DoesNotContain(key, taken.GetRawText());
         await AssertNothingCreatedAsync([second], key);

@@ -421,7 +421,8 @@ namespace Mama.Data.Migrations.Postgres
 
                     b.HasIndex("CreatedAt");
 
-                    b.HasIndex("KeyHash");
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
 
                     b.HasIndex("Organization");
 

@@ -409,7 +409,8 @@ namespace Mama.Data.Migrations.Sqlite
 
                     b.HasIndex("CreatedAt");
 
-                    b.HasIndex("KeyHash");
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
 
                     b.HasIndex("Organization");
 
