@@ -100,13 +100,14 @@ public sealed class UserIdRuleTests
     }
 
     [Fact]
-    public void KoreanIdsWithSpacesSurviveTheUsersCsvExportAndThePastedImport()
+    public void KoreanIdsWithSpacesAndIdsStartingWithPlusSurviveTheUsersCsvExportAndThePastedImport()
     {
-        var csv = Csv.Write(["user_id", "organization"], [["김 민지", "개발팀, 서울"], ["홍길동", ""]]);
+        var csv = Csv.Write(["user_id", "organization"], [["김 민지", "개발팀, 서울"], ["홍길동", ""], ["+82-홍길동", ""]]);
 
         var drafts = UserDrafts.Parse(csv);
 
-        Assert.Equal(["김 민지", "홍길동"], drafts.Select(d => d.UserId));
+        Assert.Contains("'+82-홍길동", csv); // neutralised for spreadsheets
+        Assert.Equal(["김 민지", "홍길동", "+82-홍길동"], drafts.Select(d => d.UserId));
         Assert.Equal("개발팀, 서울", drafts[0].Organization);
         Assert.Empty(UserDrafts.Check(drafts, servedModels: null));
     }

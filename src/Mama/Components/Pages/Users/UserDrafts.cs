@@ -48,7 +48,7 @@ public static class UserDrafts
             .Where(f => !string.Equals(f[0], "user_id", StringComparison.OrdinalIgnoreCase)) // a header line
             .Select(f => new UserDraft
             {
-                UserId = Field(f, 0),
+                UserId = UserIdField(Field(f, 0)),
                 Organization = Field(f, 1),
                 Models = SplitNames(Field(f, 2)),
                 Services = string.Join(", ", SplitNames(Field(f, 3))),
@@ -119,6 +119,9 @@ public static class UserDrafts
     }
 
     private static string Field(IReadOnlyList<string> fields, int index) => index < fields.Count ? fields[index] : "";
+
+    // Exports put a ' before a leading '+', '-' or '@' (Csv.Field); no user ID starts with ', so it comes off again on the way back.
+    private static string UserIdField(string id) => id is ['\'', '+' or '-' or '@', ..] ? id[1..] : id;
 }
 
 /// <summary>What an Edit selected would change, computed before it is applied.</summary>
