@@ -96,6 +96,19 @@ public sealed class KeyListTests(EmulatorFixture fixture) : IClassFixture<Emulat
     }
 
     [Fact]
+    public async Task AKoreanAliasWithSpacesIsAcceptedAndFoundByItsPercentEncodedForm()
+    {
+        var alias = "김 민지 " + EmulatorFixture.Unique("홍길동");
+        var key = (string)(await fixture.Admin.GenerateAsync(new JsonObject { ["key_alias"] = alias }))["key"]!;
+
+        var listed = await fixture.Admin.GetAsync($"/key/list?return_full_object=true&key_alias={Uri.EscapeDataString(alias)}");
+
+        var row = Assert.Single(listed.Obj["keys"]!.AsArray())!;
+        Assert.Equal(Sha.Hash(key), (string?)row["token"]);
+        Assert.Equal(alias, (string?)row["key_alias"]);
+    }
+
+    [Fact]
     public async Task BlockedAndExpiredKeysAreStillListed()
     {
         var userId = EmulatorFixture.Unique("u");

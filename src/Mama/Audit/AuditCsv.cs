@@ -36,7 +36,7 @@ public static class AuditCsv
             e.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
             e.Actor,
             e.Action,
-            string.Join(' ', e.UserIds),
+            string.Join(';', e.UserIds), // user IDs may hold spaces, never ';'
             e.Result,
             e.StatusCode.ToString(CultureInfo.InvariantCulture),
             e.Reason ?? "",

@@ -185,7 +185,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         At = _clock.GetUtcNow(),
         Actor = Truncate(entry.Actor.Name, 200),
         Action = entry.Action,
-        UserIds = entry.UserIds is { Count: > 0 } ids ? " " + string.Join(' ', ids) + " " : " ",
+        UserIds = AuditEvent.JoinUserIds(entry.UserIds),
         Detail = Redact(entry.Detail is null ? "{}" : JsonSerializer.Serialize(entry.Detail, MamaJson.Options)),
         Result = entry.Result,
         StatusCode = entry.StatusCode,

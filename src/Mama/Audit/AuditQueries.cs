@@ -22,7 +22,8 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
             else errors["result"] = ["Must be success, failure or denied."];
         }
         if (query.From > query.To) errors["from"] = ["Must not be after 'to'."];
-        if (query.UserId is { } uid && uid.Contains(' ')) errors["user_id"] = ["User IDs never contain spaces."];
+        var userId = Users.UserValidation.NormalizeUserId(query.UserId);
+        if (userId is { Length: > 0 } && Users.UserValidation.CheckUserId(userId) is { } idError) errors["user_id"] = [idError];
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -33,9 +34,9 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
         if (result is { } res) events = events.Where(e => e.Result == res);
         if (query.From is { } from) events = events.Where(e => e.At >= from);
         if (query.To is { } to) events = events.Where(e => e.At <= to);
-        if (!string.IsNullOrEmpty(query.UserId))
+        if (!string.IsNullOrEmpty(userId))
         {
-            var needle = " " + query.UserId + " ";
+            var needle = AuditEvent.UserIdNeedle(userId);
             events = events.Where(e => e.UserIds.Contains(needle));
         }
 
@@ -44,7 +45,7 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
             .Skip(paging.Offset).Take(pageSize).ToListAsync(ct);
         var items = rows.Select(e => new AuditItem(
             e.Id, e.At, e.Actor, e.Action,
-            e.UserIds.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            AuditEvent.SplitUserIds(e.UserIds),
             JsonDocument.Parse(e.Detail).RootElement.Clone(),
             JsonNamingPolicyResult(e.Result), e.StatusCode, e.Reason, e.Ip, e.TraceId)).ToList();
         return new AuditPage(items, total, page, pageSize, query.AsOfId ?? (items.Count > 0 && page == 1 ? items[0].Id : null));

@@ -39,7 +39,7 @@ public sealed partial class UserService
     /// </summary>
     public async Task<ResolveConflictResponse> ResolveAsync(string userId, ResolveConflictRequest request, Actor actor, CancellationToken ct)
     {
-        RequireUserId(userId);
+        userId = RequireUserId(userId);
         var action = request.Action?.Trim().ToLowerInvariant();
         if (action is not ("replace" or "import")) throw ProblemException.Validation("action", "Must be replace or import.");
         if (action == "import" && UserValidation.CheckKey(request.Key) is { } keyError) throw ProblemException.Validation("key", keyError);

@@ -39,7 +39,7 @@ public sealed partial class UserService
         {
             // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
             // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
-            var pattern = "%" + LikeEscape().Replace(query.Search.Trim(), @"\$0") + "%";
+            var pattern = "%" + LikeEscape().Replace(UserValidation.NormalizeUserId(query.Search.Trim())!, @"\$0") + "%";
             users = db.Database.IsNpgsql()
                 ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
                 : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
@@ -71,6 +71,7 @@ public sealed partial class UserService
     /// <summary>One user as lists show it (the key as a preview): what an edit dialog reloads.</summary>
     public async Task<UserResponse> GetAsync(string userId, Actor actor, CancellationToken ct)
     {
+        userId = UserValidation.NormalizeUserId(userId)!;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
         await audit.WriteAsync(user is null
@@ -82,7 +83,7 @@ public sealed partial class UserService
     /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
     public async Task<UserResponse> GetWithKeyAsync(string userId, Actor actor, CancellationToken ct)
     {
-        RequireUserId(userId);
+        userId = RequireUserId(userId);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var user = await db.KeyUsers.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.DeletedAt == null, ct);
         if (user is null)

@@ -29,7 +29,9 @@ public sealed partial class UserService(
     public async Task<UsersChangedResponse> CreateAsync(CreateUsersRequest request, Actor actor, CancellationToken ct)
     {
         var deadline = InlineDeadline();
-        var rows = request.Users ?? throw ProblemException.Validation("users", "Give at least one user.");
+        if (request.Users is null) throw ProblemException.Validation("users", "Give at least one user.");
+        // NFC first, so that an ID typed decomposed is the one stored, and a decomposed and a composed copy are duplicates.
+        IReadOnlyList<NewUserRequest?> rows = request.Users.Select(r => r is null ? null : r with { UserId = UserValidation.NormalizeUserId(r.UserId) }).ToList();
         if (rows.Count == 0) throw ProblemException.Validation("users", "Give at least one user.");
         if (rows.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation("users", $"At most {RequestLimits.MaxUserIdsPerCall} users per call; got {rows.Count}.");
 
@@ -234,7 +236,7 @@ public sealed partial class UserService(
     /// <summary>Retries the LiteLLM sync of one user now, whatever its backoff says.</summary>
     public async Task<SyncOutcome> RetrySyncAsync(string userId, Actor actor, CancellationToken ct)
     {
-        RequireUserId(userId);
+        userId = RequireUserId(userId);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var id = await db.KeyUsers.Where(u => u.UserId == userId).Select(u => (long?)u.Id).SingleOrDefaultAsync(ct);
         if (id is null)
@@ -248,9 +250,11 @@ public sealed partial class UserService(
         return outcome;
     }
 
-    private static void RequireUserId(string userId)
+    /// <summary>The ID in NFC, as stored, or a 400.</summary>
+    private static string RequireUserId(string? userId)
     {
-        if (UserValidation.CheckUserId(userId) is { } error) throw ProblemException.Validation("user_id", error);
+        var id = UserValidation.NormalizeUserId(userId);
+        return UserValidation.CheckUserId(id) is { } error ? throw ProblemException.Validation("user_id", error) : id!;
     }
 
     /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Mama.Http;
 
 namespace Mama.Users;
@@ -9,23 +8,6 @@ public static partial class UserValidation
     public const int MaxExtraInfo = 4000;
     public const int MaxOrganization = 200;
     public const int MaxName = 200;
-
-    /// <summary>The shape of any user ID, also of users created before the '..' rule: what addressing a user accepts.</summary>
-    public static bool IsValidUserId(string? id) => id is not null && UserIdPattern().IsMatch(id);
-
-    /// <summary>A user ID a new user may take: the ID is the key alias, and LiteLLM refuses '..' in aliases (PR #32092).</summary>
-    public static bool IsValidNewUserId(string? id) => IsValidUserId(id) && !id!.Contains("..", StringComparison.Ordinal);
-
-    public static string? CheckUserId(string? id) =>
-        string.IsNullOrEmpty(id) ? "Required."
-        : IsValidUserId(id) ? null
-        : "Use 1–128 letters, digits, '.', '_', '@' or '-'.";
-
-    /// <summary>The rules for a new user's ID, with the operator's <see cref="KeyAliasPattern"/> when one is set.</summary>
-    public static string? CheckNewUserId(string? id, string? aliasPattern) =>
-        string.IsNullOrEmpty(id) ? "Required."
-        : !IsValidNewUserId(id) ? "Use 1–128 letters, digits, '.', '_', '@' or '-', with no '..' (LiteLLM refuses it in key aliases)."
-        : KeyAliasPattern.Check(aliasPattern, id);
 
     public static string? CheckOrganization(string? organization) =>
         organization is null ? null
@@ -61,24 +43,21 @@ public static partial class UserValidation
 
     private const string HiddenMessage = "Must not contain control, invisible formatting or line separator characters.";
 
-    /// <summary>A list of 1–1,000 distinct, well-formed user IDs, or a 400 naming what is wrong.</summary>
+    /// <summary>A list of 1–1,000 distinct, well-formed user IDs, in NFC (as stored), or a 400 naming what is wrong.</summary>
     public static IReadOnlyList<string> RequireUserIds(IReadOnlyList<string>? ids, string field = "user_ids")
     {
         if (ids is null || ids.Count == 0) throw ProblemException.Validation(field, "Give at least one user ID.");
         if (ids.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation(field, $"At most {RequestLimits.MaxUserIdsPerCall} user IDs per call; got {ids.Count}.");
         var nullAt = ids.Select((id, i) => id is null ? i : -1).FirstOrDefault(i => i >= 0, -1);
         if (nullAt >= 0) throw ProblemException.Validation($"{field}[{nullAt}]", "Must be a user ID, not null.");
-        var invalid = ids.Where(id => !IsValidUserId(id)).Take(20).ToList();
-        if (invalid.Count > 0) throw ProblemException.Validation(field, "Invalid user IDs (1–128 letters, digits, '.', '_', '@' or '-'): " + string.Join(", ", invalid.Select(Quote)));
-        var duplicates = ids.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).Take(20).ToList();
+        var normalized = ids.Select(id => NormalizeUserId(id)!).ToList();
+        var invalid = normalized.Where(id => !IsValidUserId(id)).Take(20).ToList();
+        if (invalid.Count > 0) throw ProblemException.Validation(field, $"Invalid user IDs ({UserIdRule}): " + string.Join(", ", invalid.Select(Quote)));
+        var duplicates = normalized.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).Take(20).ToList();
         if (duplicates.Count > 0) throw ProblemException.Validation(field, "Duplicate user IDs: " + string.Join(", ", duplicates.Select(Quote)));
-        return ids;
+        return normalized;
     }
 
     // Invalid input is echoed only in a bounded, printable form.
     private static string Quote(string? id) => id is null ? "null" : "'" + TextRules.Printable(id) + "'";
-
-    // \A…\z, not ^…$: in .NET '$' also matches before a final newline.
-    [GeneratedRegex(@"\A[A-Za-z0-9._@\-]{1,128}\z")]
-    private static partial Regex UserIdPattern();
 }

@@ -83,6 +83,27 @@ public sealed class AuditPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         ui.Providers.WaitForAssertion(() => Assert.Contains("Exported 2 events.", ui.Providers.Markup));
     }
 
+    [Fact]
+    public async Task FilteringByAKoreanUserIdWithASpaceShowsItsEventsNotThoseOfAnIdItEndsWithAndExportsTheIdsWhole()
+    {
+        var action = NewAction();
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        string kim = $"김 민지{tag}", minji = $"민지{tag}";
+        await WriteAsync(action, [kim, "홍길동"], new { n = 1 });
+        await WriteAsync(action, [minji], new { n = 2 });
+
+        await using var ui = new UiTest(app);
+        ui.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var page = ui.Render<AuditPage>();
+        Filter(page, action: action, user: kim);
+
+        page.WaitForAssertion(() => Assert.Equal("1–1 of 1", page.Find("[data-testid='audit-range']").TextContent));
+        Assert.Contains($"{kim}, 홍길동", page.Markup);
+        page.Find("[data-testid='audit-export']").Click();
+        page.WaitForAssertion(() => Assert.Single(ui.JSInterop.Invocations["mama.download"]));
+        Assert.Contains($",bunit,{action},{kim};홍길동,success,", (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!);
+    }
+
     [Theory]
     [InlineData("=cmd()", ",'=cmd(),")]
     [InlineData("\t=cmd()", ",'\t=cmd(),")]

@@ -106,6 +106,37 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     }
 
     [Fact]
+    public async Task KoreanUsersWithSpacesArePastedCreatedFoundByAKoreanSearchAndExported()
+    {
+        var tag = new string(Enumerable.Range(0, 4).Select(_ => (char)Random.Shared.Next(0xAC00, 0xD7A4)).ToArray());
+        string kim = $"김 민지 {tag}", hong = $"홍길동 {tag}";
+        await using var ui = new UiTest(app);
+        ui.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var page = await LoadedAsync(ui);
+        page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Add users").Click());
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("textarea")), Wait);
+
+        // The second line decomposed (NFD), as some systems write Hangul: it is created composed.
+        dialog.Act(() => dialog.Find("textarea").Input($"\"{kim}\",개발팀,gpt-4o\n{hong.Normalize(System.Text.NormalizationForm.FormD)},개발팀,gpt-4o"));
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent.Contains("Add pasted lines")).Click());
+        dialog.WaitForAssertion(() => Assert.Equal(2, dialog.FindAll("[data-testid=draft-row]").Count), Wait);
+        dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Create 2 users").Click());
+        dialog.WaitForAssertion(() => Assert.Contains("2 users created.", dialog.Find("[role=status]").TextContent), Wait);
+        Assert.NotNull(app.LiteLlm.FindKeyByAlias(kim));
+        Assert.NotNull(app.LiteLlm.FindKeyByAlias(hong));
+
+        await using var search = new UiTest(app);
+        search.JSInterop.SetupVoid("mama.download", _ => true).SetVoidResult();
+        var found = await SearchAsync(search, "민지 " + tag, expectedRows: 1, typed: true);
+        Assert.Equal([kim], Column(found, 1));
+        found.Act(() => found.FindAll("button").Single(b => b.TextContent == "Export CSV").Click());
+        found.WaitForAssertion(() => Assert.Single(search.JSInterop.Invocations["mama.download"]), Wait);
+        var csv = (string)search.JSInterop.Invocations["mama.download"].Single().Arguments[2]!;
+        Assert.StartsWith(kim + ",개발팀,gpt-4o,", csv.Split("\r\n")[1]);
+    }
+
+    [Fact]
     public async Task AddUsersChecksEachRowBeforeSubmittingAndCreatesNothingWhileOneIsWrong()
     {
         var tag = Tag();

@@ -270,7 +270,7 @@ public abstract class UsersApiTests(MamaApp app)
     {
         "{\"user_ids\": []}",
         "{\"user_ids\": [\"a\", \"a\"], \"organization\": \"x\"}",
-        "{\"user_ids\": [\"bad id\"], \"organization\": \"x\"}",
+        "{\"user_ids\": [\"bad id \"], \"organization\": \"x\"}",
         "{\"user_ids\": \"not-a-list\"}",
         "{\"user_ids\": [\"a\"], \"allowed_models\": {\"mode\": \"multiply\", \"values\": [\"x\"]}}",
         "{\"user_ids\": [\"a\"]}",

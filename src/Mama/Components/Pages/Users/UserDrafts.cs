@@ -1,4 +1,5 @@
 using Mama.Components.Shared;
+using Mama.Http;
 using Mama.LiteLlm;
 using Mama.Users;
 
@@ -17,7 +18,7 @@ public sealed class UserDraft
 
     public IReadOnlyList<string> ServiceList => UserDrafts.SplitNames(Services);
 
-    public NewUserRequest ToRequest() => new(UserId.Trim(), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo, Key.Trim().Length == 0 ? null : Key.Trim());
+    public NewUserRequest ToRequest() => new(UserValidation.NormalizeUserId(UserId.Trim()), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo, Key.Trim().Length == 0 ? null : Key.Trim());
 }
 
 /// <summary>Why a draft row cannot be created yet; each is shown in words beside the row.</summary>
@@ -47,7 +48,7 @@ public static class UserDrafts
             .Where(f => !string.Equals(f[0], "user_id", StringComparison.OrdinalIgnoreCase)) // a header line
             .Select(f => new UserDraft
             {
-                UserId = Field(f, 0),
+                UserId = UserIdField(Field(f, 0)),
                 Organization = Field(f, 1),
                 Models = SplitNames(Field(f, 2)),
                 Services = string.Join(", ", SplitNames(Field(f, 3))),
@@ -100,9 +101,10 @@ public static class UserDrafts
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
-            var id = row.UserId.Trim();
+            // Normalised as the server will, so that a decomposed and a composed copy of one ID are duplicates here too.
+            var id = UserValidation.NormalizeUserId(row.UserId.Trim())!;
             if (id.Length == 0) problems.Add(new(i, DraftProblem.MissingUserId));
-            else if (!UserValidation.IsValidNewUserId(id)) problems.Add(new(i, DraftProblem.InvalidUserId, id));
+            else if (!UserValidation.IsValidNewUserId(id)) problems.Add(new(i, DraftProblem.InvalidUserId, TextRules.Printable(id)));
             else if (KeyAliasPattern.Check(aliasPattern, id) is not null) problems.Add(new(i, DraftProblem.AliasPattern, id));
             else if (!seen.Add(id)) problems.Add(new(i, DraftProblem.DuplicateUserId, id));
             if (row.Organization.Length > UserValidation.MaxOrganization) problems.Add(new(i, DraftProblem.OrganizationTooLong));
@@ -117,6 +119,9 @@ public static class UserDrafts
     }
 
     private static string Field(IReadOnlyList<string> fields, int index) => index < fields.Count ? fields[index] : "";
+
+    // Exports put a ' before a leading '+', '-' or '@' (Csv.Field); no user ID starts with ', so it comes off again on the way back.
+    private static string UserIdField(string id) => id is ['\'', '+' or '-' or '@', ..] ? id[1..] : id;
 }
 
 /// <summary>What an Edit selected would change, computed before it is applied.</summary>
