@@ -126,6 +126,17 @@ public abstract class LegacyKeysApiTests(MamaApp app)
     }
 
     [Fact]
+    public async Task ABodyOverOneMebibyteIs413EvenWithinTenThousandIds()
+    {
+        var (client, _) = await NewClientAsync();
+        var ids = Enumerable.Range(0, 9_000).Select(i => $"{i:D5}-" + new string('x', 120));
+
+        var detail = await (await client.PostAsync("/key/info", Json(JsonSerializer.Serialize(new { user_ids = ids })))).AssertLegacyErrorAsync(HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Contains("1 MiB", detail.GetString());
+    }
+
+    [Fact]
     public async Task AMissingWrongOrAdminsKeyIs401WithTheOriginalsText()
     {
         using var admin = await app.SuperAdminAsync();
