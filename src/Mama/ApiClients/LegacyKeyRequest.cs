@@ -65,16 +65,16 @@ public static class LegacyKeyRequest
     private const int MaxEchoedChars = 128;
 
     /// <summary>The <c>user_ids</c> as sent (invalid and repeated ones included), or a 422 problem.</summary>
-    public static IReadOnlyList<string?> Parse(ReadOnlySpan<byte> body, string? contentType)
+    public static IReadOnlyList<string?> Parse(byte[] body, string? contentType)
     {
         // FastAPI passes an empty body, or a JSON null, to validation as "no body".
-        if (body.IsEmpty) throw Invalid(Error("missing", ["body"], "Field required", null));
+        if (body.Length == 0) throw Invalid(Error("missing", ["body"], "Field required", null));
         if (!IsJson(contentType)) throw Invalid(new LegacyValidationError("model_attributes_type", ["body"], "Input should be a valid dictionary or object to extract fields from"));
 
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.ToArray());
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException e)
         {
