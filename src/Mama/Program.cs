@@ -36,6 +36,8 @@ builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+// Before AddProblemDetails: writers are tried in order, and the legacy /key endpoints answer as FastAPI did.
+builder.Services.AddSingleton<Microsoft.AspNetCore.Http.IProblemDetailsWriter, LegacyErrorWriter>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemExceptionHandler.DescribeStatus);
 builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 builder.Services.AddMamaApiDocs();

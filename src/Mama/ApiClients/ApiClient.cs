@@ -18,4 +18,6 @@ public enum ApiClientScope
 {
     Service,
     All,
+    /// <summary>Every user's key, and the users endpoints of /api/v1 (list, read, create, edit, delete), as the Python mama's shared key could.</summary>
+    Manage,
 }

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Mama.ApiClients;
 
 /// <summary>
-/// Authenticates other systems by their API client token, from <c>X-API-Key</c> or <c>Authorization: Bearer</c>.
+/// Authenticates other systems by their API client token, from <c>X-API-Key</c> or <c>Authorization: Bearer</c>
+/// (on the users endpoints only from <c>X-API-Key</c>, see <see cref="Security.AuthenticationSetup.SchemeFor"/>).
 /// Only API client tokens count: an admin's bearer token is not one.
 /// </summary>
 public sealed class ApiClientAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiClientService clients)
@@ -15,6 +16,8 @@ public sealed class ApiClientAuthentication(IOptionsMonitor<AuthenticationScheme
 {
     public const string SchemeName = "ApiClient";
     public const string Policy = "ApiClient";
+    /// <summary>The client's scope (<c>service</c>, <c>all</c>, <c>manage</c>) on its identity, for policies.</summary>
+    public const string ScopeClaim = "api_client_scope";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -28,7 +31,7 @@ public sealed class ApiClientAuthentication(IOptionsMonitor<AuthenticationScheme
         var caller = await clients.AuthenticateAsync(token, Context.RequestAborted);
         if (caller is null) return AuthenticateResult.Fail("Invalid API token.");
         Context.Features.Set(caller);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "api:" + caller.Name)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "api:" + caller.Name), new Claim(ScopeClaim, ApiClientService.ScopeName(caller.Scope))], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 

@@ -43,9 +43,10 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
         {
             null or "" or "service" => ApiClientScope.Service,
             "all" => ApiClientScope.All,
+            "manage" => ApiClientScope.Manage,
             _ => (ApiClientScope?)null,
         };
-        if (scope is null) errors["scope"] = ["Must be service or all."];
+        if (scope is null) errors["scope"] = ["Must be service, all or manage."];
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -140,7 +141,12 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
 
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
-    public static string ScopeName(ApiClientScope scope) => scope == ApiClientScope.All ? "all" : "service";
+    public static string ScopeName(ApiClientScope scope) => scope switch
+    {
+        ApiClientScope.All => "all",
+        ApiClientScope.Manage => "manage",
+        _ => "service",
+    };
 
     // \A…\z, not ^…$: in .NET '$' also matches before a final newline.
     [GeneratedRegex(@"\A[A-Za-z0-9._\-]{1,100}\z")]

@@ -36,21 +36,41 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     private readonly ConcurrentBag<RowReader> _idle = [];
     private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
-    /// <param name="legacy">
-    /// The earlier Python mama's endpoints: a user whose key has never reached the proxy (or is in conflict) is answered
-    /// as not found, since that mama never had such users, and the audit lists it under <c>not_live</c>.
-    /// </param>
-    public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct, bool legacy = false) =>
-        LookupAsync(caller, userIds, actor, single: false, legacy, ct);
+    public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct) =>
+        ValidateThenAnswerAsync(caller, userIds, actor, single: false, ct);
 
     /// <summary>One user, or the problem the client gets (403, 404, 409), audited with that status.</summary>
-    public async Task<LookedUpUser> GetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct, bool legacy = false)
+    public async Task<LookedUpUser> GetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct)
     {
-        var found = await LookupAsync(caller, [userId], actor, single: true, legacy, ct);
-        return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId);
+        var found = await ValidateThenAnswerAsync(caller, [userId], actor, single: true, ct);
+        return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId, legacy: false);
     }
 
-    private async Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, bool single, bool legacy, CancellationToken ct)
+    /// <summary>
+    /// The earlier Python mama's <c>POST /key/info</c>, which answered any list: an ID that cannot exist and a repeated
+    /// one are left out (the audit counts the invalid ones, without their text), as are users whose key has never
+    /// reached the proxy or is in conflict, since that mama never had such users (the audit lists them under <c>not_live</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<LookedUpUser>> LegacyLookupAsync(ApiCaller caller, IReadOnlyList<string?> requested, Actor actor, CancellationToken ct)
+    {
+        var valid = requested.Where(UserValidation.IsValidUserId).Select(id => id!).Distinct(StringComparer.Ordinal).ToList();
+        var invalid = requested.Count(id => !UserValidation.IsValidUserId(id));
+        return (await AnswerAsync(caller, valid, actor, single: false, legacy: true, invalid, ct)).Users;
+    }
+
+    /// <summary>The earlier Python mama's <c>GET /key/{user_id}</c>: an ID that cannot exist is just not found.</summary>
+    public async Task<LookedUpUser> LegacyGetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct)
+    {
+        var valid = UserValidation.IsValidUserId(userId);
+        var found = await AnswerAsync(caller, valid ? [userId] : [], actor, single: true, legacy: true, valid ? 0 : 1, ct);
+        return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId, legacy: true);
+    }
+
+    /// <summary>A lookup refused before any ID was read (a body that is not a valid request), audited like any other.</summary>
+    public Task AuditRefusedAsync(Actor actor, Http.ProblemException problem, CancellationToken ct) =>
+        audit.WriteAsync(new AuditEntry(actor, "key.lookup", AuditResult.Failure, problem.Status, Reason: problem.Message.Length > 300 ? problem.Message[..300] : problem.Message), ct);
+
+    private async Task<LookupResponse> ValidateThenAnswerAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, bool single, CancellationToken ct)
     {
         IReadOnlyList<string> ids;
         try
@@ -59,10 +79,14 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         }
         catch (Http.ProblemException e)
         {
-            await audit.WriteAsync(new AuditEntry(actor, "key.lookup", AuditResult.Failure, 400, Reason: e.Message.Length > 300 ? e.Message[..300] : e.Message), ct);
+            await AuditRefusedAsync(actor, e, ct);
             throw;
         }
+        return await AnswerAsync(caller, ids, actor, single, legacy: false, invalid: 0, ct);
+    }
 
+    private async Task<LookupResponse> AnswerAsync(ApiCaller caller, IReadOnlyList<string> ids, Actor actor, bool single, bool legacy, int invalid, CancellationToken ct)
+    {
         var byId = await ReadRowsAsync(ids, ct);
         var users = new List<LookedUpUser>(byId.Count);
         var notFound = new List<string>();
@@ -85,18 +109,18 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
 
         var response = new LookupResponse(users, notFound, denied, failed);
         // A batch answers 200 whatever each ID's fate; a single key answers the problem of its one ID.
-        var status = single && users.Count == 0 ? SingleProblem(response, ids[0]).Status : 200;
+        var status = single && users.Count == 0 ? SingleProblem(response, ids.Count > 0 ? ids[0] : "", legacy).Status : 200;
         var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
             : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
-            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId), notLive)), ct);
+            new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId), notLive, legacy ? invalid : null)), ct);
         return response;
     }
 
-    private static Http.ProblemException SingleProblem(LookupResponse found, string userId) =>
+    private static Http.ProblemException SingleProblem(LookupResponse found, string userId, bool legacy) =>
         found.Denied.Count > 0 ? Http.ProblemException.Forbidden($"This API client may not read user '{userId}'.")
         : found.Failed.Count > 0 ? KeyProtector.Unreadable(userId)
-        : Http.ProblemException.NotFound($"No user '{userId}'.");
+        : Http.ProblemException.NotFound(legacy ? LegacyKeysApi.UserNotFound : $"No user '{userId}'.");
 
     private string? Decrypt(Row row)
     {
@@ -109,6 +133,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     private async Task<Dictionary<string, Row>> ReadRowsAsync(IReadOnlyList<string> ids, CancellationToken ct)
     {
         var rows = new Dictionary<string, Row>(ids.Count, StringComparer.Ordinal);
+        if (ids.Count == 0) return rows;
         if (_cache is null)
         {
             await ReadFromDatabaseAsync(ids, rows, ct);
@@ -157,7 +182,8 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     }
 
     private sealed record LookupDetail(List<string> Returned, List<string> NotFound, List<string> Denied, List<string> Failed,
-        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive);
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? Invalid);
 
     private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive);
 

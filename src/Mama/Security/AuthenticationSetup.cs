@@ -98,6 +98,8 @@ public static class AuthenticationSetup
 
     public static string SchemeFor(HttpRequest request) =>
         request.Path.StartsWithSegments("/api/v1/keys") || request.Path.StartsWithSegments("/key") ? ApiClientAuthentication.SchemeName
+        // Scripts that managed users with the Python mama's shared key: an API client with scope manage, by X-API-Key.
+        : request.Path.StartsWithSegments("/api/v1/users") && request.Headers.ContainsKey("X-API-Key") ? ApiClientAuthentication.SchemeName
         : request.Path.StartsWithSegments("/api") || Http.ApiDocs.IsDocsPath(request.Path) && HasBearerToken(request) ? JwtBearerDefaults.AuthenticationScheme
         : IdentityConstants.ApplicationScheme;
 

@@ -10,7 +10,8 @@ public static class UsersApi
 {
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization(Policies.Admin);
+        // Admins, and API clients with scope manage (X-API-Key) for listing, reading, creating, editing and deleting.
+        var api = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization(Policies.UsersApi);
         api.MapGet("/", ListAsync).WithSummary("Search, filter, sort and page users (keys shown as a preview only)");
         api.MapGet("/{userId}", GetAsync).WithSummary("One user with the full key (audited as a key disclosure)");
         api.MapPost("/", CreateAsync).WithSummary("Create up to 1,000 users at once; all or nothing");
@@ -18,8 +19,8 @@ public static class UsersApi
         api.MapPatch("/{userId}", EditOneAsync).WithSummary("Edit one user");
         api.MapPost("/delete", DeleteManyAsync).WithSummary("Delete many users and their keys");
         api.MapDelete("/{userId}", DeleteOneAsync).WithSummary("Delete one user and its key");
-        api.MapPost("/{userId}/sync", SyncAsync).WithSummary("Retry the LiteLLM sync of one user now");
-        api.MapPost("/{userId}/resolve", ResolveAsync).WithSummary("End a conflict with the proxy: replace its key under the alias, or import that key's value");
+        api.MapPost("/{userId}/sync", SyncAsync).RequireAuthorization(Policies.Admin).WithSummary("Retry the LiteLLM sync of one user now");
+        api.MapPost("/{userId}/resolve", ResolveAsync).RequireAuthorization(Policies.Admin).WithSummary("End a conflict with the proxy: replace its key under the alias, or import that key's value");
         return api;
     }
 

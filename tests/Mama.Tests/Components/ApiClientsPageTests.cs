@@ -61,6 +61,19 @@ public sealed class ApiClientsPageTests(SqliteApp app) : IClassFixture<SqliteApp
     }
 
     [Fact]
+    public async Task AManageClientIsListedAsSuchAndTheDialogOffersTheScope()
+    {
+        var name = "ui-manage-" + Guid.NewGuid().ToString("N")[..8];
+        await app.Service<ApiClientService>().CreateAsync(new CreateApiClientRequest(name, "billing", "manage"), Actor.System, CancellationToken.None);
+        await using var ui = new UiTest(app);
+        var page = ui.Render<ApiClientsPage>();
+
+        page.WaitForAssertion(() => Assert.Equal("All users, may manage them", page.Find($"[data-testid='scope-{name}']").TextContent.Trim()));
+        page.Find("[data-testid='create-api-client']").Click();
+        ui.Providers.WaitForAssertion(() => Assert.Contains("Manage: every user, and may create, edit and delete users", ui.Providers.Find(".mud-dialog").TextContent));
+    }
+
+    [Fact]
     public async Task KoreanCultureGivesKoreanLabels()
     {
         await using var ko = new UiTest(app, culture: "ko");

@@ -92,8 +92,10 @@ public abstract class HostileInputTests(MamaApp app)
         await (await anonymous.PostAsync("/api/v1/auth/token", form)).AssertProblemAsync(HttpStatusCode.BadRequest);
 
         using var client = await app.NewApiClientAsync();
-        foreach (var path in new[] { "/api/v1/keys/lookup", "/key/info" })
-            await (await client.SendRawAsync("POST", path, """{"user_ids":["someone\u0000"]}""")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await client.SendRawAsync("POST", "/api/v1/keys/lookup", """{"user_ids":["someone\u0000"]}""")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        // The legacy lookup answers any list, leaving out an ID that cannot exist; the NUL never reaches the database.
+        var legacy = await client.SendRawAsync("POST", "/key/info", """{"user_ids":["someone\u0000"]}""");
+        Assert.Equal((HttpStatusCode.OK, "[]"), (legacy.StatusCode, await legacy.Content.ReadAsStringAsync()));
         await (await client.GetAsync("/api/v1/keys/someone?x=%00")).AssertProblemAsync(HttpStatusCode.BadRequest);
     }
 
@@ -101,8 +103,6 @@ public abstract class HostileInputTests(MamaApp app)
     [InlineData("/api/v1/keys/lookup", "text/plain", """{"user_ids":["someone"]}""")]
     [InlineData("/api/v1/keys/lookup", "application/x-www-form-urlencoded", "user_ids=someone")]
     [InlineData("/api/v1/keys/lookup", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"user_ids\"\r\n\r\nsomeone\r\n--x--\r\n")]
-    [InlineData("/key/info", "text/plain", """{"user_ids":["someone"]}""")]
-    [InlineData("/key/info", "application/x-www-form-urlencoded", "user_ids=someone")]
     public async Task ALookupThatIsNotJsonIs415AndNoAccessDenial(string path, string contentType, string body)
     {
         using var client = await app.NewApiClientAsync();

@@ -56,7 +56,7 @@ public abstract class KeyAdoptionTests(MamaApp app)
         Assert.Equal(("conflict", false), (found.SyncState, found.Usable));
         var legacyMany = await (await client.PostAsJsonAsync("/key/info", new { user_ids = new[] { id } })).ReadAsync<List<JsonElement>>();
         Assert.Empty(legacyMany);
-        await (await client.GetAsync($"/key/{id}")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await client.GetAsync($"/key/{id}")).AssertLegacyErrorAsync(HttpStatusCode.NotFound);
         await using (var db = app.NewDbContext())
         {
             var lookups = await db.AuditEvents.Where(e => e.Actor == "api:" + name && e.Action == "key.lookup").OrderBy(e => e.Id).ToListAsync();
