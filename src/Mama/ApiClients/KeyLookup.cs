@@ -53,14 +53,17 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     /// </summary>
     public async Task<IReadOnlyList<LookedUpUser>> LegacyLookupAsync(ApiCaller caller, IReadOnlyList<string?> requested, Actor actor, CancellationToken ct)
     {
-        var valid = requested.Where(UserValidation.IsValidUserId).Select(id => id!).Distinct(StringComparer.Ordinal).ToList();
-        var invalid = requested.Count(id => !UserValidation.IsValidUserId(id));
+        // In NFC, as IDs are stored: a client sending another Unicode form of an ID finds its user.
+        var normalized = requested.Select(UserValidation.NormalizeUserId).ToList();
+        var valid = normalized.Where(UserValidation.IsValidUserId).Select(id => id!).Distinct(StringComparer.Ordinal).ToList();
+        var invalid = normalized.Count(id => !UserValidation.IsValidUserId(id));
         return (await AnswerAsync(caller, valid, actor, single: false, legacy: true, invalid, ct)).Users;
     }
 
     /// <summary>The earlier Python mama's <c>GET /key/{user_id}</c>: an ID that cannot exist is just not found.</summary>
     public async Task<LookedUpUser> LegacyGetOneAsync(ApiCaller caller, string userId, Actor actor, CancellationToken ct)
     {
+        userId = UserValidation.NormalizeUserId(userId)!;
         var valid = UserValidation.IsValidUserId(userId);
         var found = await AnswerAsync(caller, valid ? [userId] : [], actor, single: true, legacy: true, valid ? 0 : 1, ct);
         return found.Users.FirstOrDefault() ?? throw SingleProblem(found, userId, legacy: true);

@@ -62,6 +62,8 @@ public abstract class UnicodeUserIdTests(MamaApp app)
             Assert.Equal(key, (await (await client.GetAsync($"/key/{path}")).ReadAsync<CompatSingleKey>()).Key);
             var many = await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = new[] { id } })).ReadAsync<LookupResponse>();
             Assert.Equal(kim, Assert.Single(many.Users).UserId);
+            var legacy = await (await client.PostJsonAsync("/key/info", new { user_ids = new[] { id } })).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            Assert.Equal(key, legacy[0].GetProperty("user_key").GetString());
         }
     }
 
