@@ -86,8 +86,12 @@ public abstract class KeyMintingDetectionTests(MamaApp app)
             var hash = await db.KeyUsers.Where(u => u.UserId == id).Select(u => u.KeyHash).SingleAsync();
             return hash != lost && app.LiteLlm.FindKeyByAlias(id)?.Token == hash;
         }, "the drift check mints the lost key again and stores it");
-        await using (var db = app.NewDbContext())
-            Assert.Contains(await db.AuditEvents.Where(e => e.Action == "key.repair").Select(e => e.Detail).ToListAsync(), d => d.Contains("recreated"));
+        // The repair's audit event is written once the repair has returned, just after the key is stored.
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            await using var db = app.NewDbContext();
+            return (await db.AuditEvents.Where(e => e.Action == "key.repair").Select(e => e.Detail).ToListAsync()).Any(d => d.Contains("recreated"));
+        }, "the repair is audited");
     }
 
     /// <summary>A restarted mama on a database that has forgotten what the proxy does.</summary>
