@@ -109,6 +109,7 @@ public abstract class UserExportTests(MamaApp app)
         Assert.True(badSync.GetProperty("errors").TryGetProperty("sync", out _));
         var badFormat = await (await admin.GetAsync("/api/v1/users/export?format=xlsx")).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(badFormat.GetProperty("errors").TryGetProperty("format", out _));
+        await (await admin.GetAsync("/api/v1/users/export?include_keys=yes")).AssertProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -146,11 +147,14 @@ public abstract class UserExportTests(MamaApp app)
     }
 
     [Fact]
-    public async Task OnlyASuperAdminMayExportWithOrWithoutKeys()
+    public async Task OnlyASuperAdminMayExportWithOrWithoutKeysNotAnAdminNorAManagingApiClient()
     {
         var (_, _, plain) = await app.NewAdminAsync();
         using var super = await app.SuperAdminAsync();
-        var (client, _) = await app.NewLookupClientAsync(super);
+        var created = await (await super.PostJsonAsync("/api/v1/api-clients", new { name = "m-" + Guid.NewGuid().ToString("N")[..8], service = "billing", scope = "manage" }))
+            .ReadAsync<Mama.ApiClients.CreatedApiClientResponse>(HttpStatusCode.Created);
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add("X-API-Key", created.Token); // a client that may manage users, not export them
 
         await (await plain.GetAsync("/api/v1/users/export?include_keys=true")).AssertProblemAsync(HttpStatusCode.Forbidden);
         await (await plain.GetAsync("/api/v1/users/export")).AssertProblemAsync(HttpStatusCode.Forbidden);
