@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Mama.Audit;
+using Mama.Data;
 using Mama.Http;
 using Mama.Security;
 using Microsoft.EntityFrameworkCore;
@@ -25,29 +26,11 @@ public sealed partial class UserService
         if (descending is null) errors["order"] = ["Must be asc or desc."];
         if (query.Sort is { Length: > 0 } sort && sort is not ("user_id" or "organization" or "created_at" or "updated_at"))
             errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
-        SyncState? syncFilter = null;
-        if (query.Sync is { Length: > 0 } s)
-        {
-            if (s is "synced" or "pending" or "error" or "conflict") syncFilter = Enum.Parse<SyncState>(s, ignoreCase: true);
-            else errors["sync"] = ["Must be synced, pending, error or conflict."];
-        }
+        var syncFilter = CheckSync(query.Sync, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
-        if (!string.IsNullOrWhiteSpace(query.Search))
-        {
-            // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
-            // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
-            var pattern = "%" + LikeEscape().Replace(UserValidation.NormalizeUserId(query.Search.Trim())!, @"\$0") + "%";
-            users = db.Database.IsNpgsql()
-                ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
-                : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
-        }
-        if (!string.IsNullOrEmpty(query.Organization)) users = users.Where(u => u.Organization == query.Organization);
-        if (!string.IsNullOrEmpty(query.Model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == query.Model));
-        if (!string.IsNullOrEmpty(query.Service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == query.Service));
-        if (syncFilter is { } state) users = users.Where(u => u.SyncState == state);
+        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter);
 
         var total = await users.CountAsync(ct);
         users = (query.Sort, descending) switch
@@ -98,6 +81,34 @@ public sealed partial class UserService
         }
         await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Success, 200, [userId]), ct);
         return ToResponse(user) with { Key = key };
+    }
+
+    private static SyncState? CheckSync(string? sync, Dictionary<string, string[]> errors)
+    {
+        if (sync is not { Length: > 0 }) return null;
+        if (sync is "synced" or "pending" or "error" or "conflict") return Enum.Parse<SyncState>(sync, ignoreCase: true);
+        errors["sync"] = ["Must be synced, pending, error or conflict."];
+        return null;
+    }
+
+    /// <summary>The users the list filters keep: what both the list and the export read.</summary>
+    private static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync)
+    {
+        var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
+            // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
+            var pattern = "%" + LikeEscape().Replace(UserValidation.NormalizeUserId(search.Trim())!, @"\$0") + "%";
+            users = db.Database.IsNpgsql()
+                ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
+                : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
+        }
+        if (!string.IsNullOrEmpty(organization)) users = users.Where(u => u.Organization == organization);
+        if (!string.IsNullOrEmpty(model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == model));
+        if (!string.IsNullOrEmpty(service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == service));
+        if (sync is { } state) users = users.Where(u => u.SyncState == state);
+        return users;
     }
 
     /// <summary>A user as the API shows it: the key as a preview only.</summary>

@@ -13,6 +13,9 @@ public static class UsersApi
         // Admins, and API clients with scope manage (X-API-Key) for listing, reading, creating, editing and deleting.
         var api = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization(Policies.UsersApi);
         api.MapGet("/", ListAsync).WithSummary("Search, filter, sort and page users (keys shown as a preview only)");
+        api.MapGet("/export", ExportAsync).RequireAuthorization(Policies.SuperAdmin)
+            .Produces(StatusCodes.Status200OK, responseType: null, contentType: "text/csv", "application/jsonl")
+            .WithSummary("Every user the list filters keep, as CSV or JSON lines, streamed; include_keys=true adds keys (audited as key disclosures)");
         api.MapGet("/{userId}", GetAsync).WithSummary("One user with the full key (audited as a key disclosure)");
         api.MapPost("/", CreateAsync).WithSummary("Create up to 1,000 users at once; all or nothing");
         api.MapPatch("/", EditManyAsync).WithSummary("Edit many users: organisation, extra info, models and services (replace/add/remove)");
@@ -30,6 +33,12 @@ public static class UsersApi
         [FromQuery] int? page, [FromQuery(Name = "page_size")] int? pageSize,
         HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.ListAsync(new UserQuery(search, organization, model, service, sync, sort, order, page, pageSize), Actor.From(http), ct));
+
+    private static async Task<UserExportResult> ExportAsync(
+        [FromQuery] string? search, [FromQuery] string? organization, [FromQuery] string? model, [FromQuery] string? service,
+        [FromQuery] string? sync, [FromQuery] string? format, [FromQuery(Name = "include_keys")] bool? includeKeys,
+        HttpContext http, UserService users, CancellationToken ct) =>
+        new(await users.StartExportAsync(new UserExportQuery(search, organization, model, service, sync, format, includeKeys == true), Actor.From(http), ct));
 
     private static async Task<Ok<UserResponse>> GetAsync(string userId, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.GetWithKeyAsync(userId, Actor.From(http), ct));

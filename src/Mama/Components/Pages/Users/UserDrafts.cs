@@ -39,13 +39,18 @@ public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = n
 /// <summary>The Add users dialog's logic, pure: pasted lines into rows, and the checks made before submitting.</summary>
 public static class UserDrafts
 {
-    /// <summary>Lines of user_id, organisation, models, services, extra info and an optional key (comma or tab separated; lists split by ';' or '|').</summary>
-    public static IReadOnlyList<UserDraft> Parse(string text) =>
-        text.Split('\n')
-            .Select(l => l.TrimEnd('\r'))
-            .Where(l => l.Trim().Length > 0)
-            .Select(Csv.SplitLine)
-            .Where(f => !string.Equals(f[0], "user_id", StringComparison.OrdinalIgnoreCase)) // a header line
+    /// <summary>
+    /// Lines of user_id, organisation, models, services, extra info and an optional key (comma or tab separated; lists
+    /// split by ';' or '|'). After a header line the key is the column named <c>key</c>, if any, so an export (whose
+    /// sixth column is a date unless it holds keys) pastes back as it is.
+    /// </summary>
+    public static IReadOnlyList<UserDraft> Parse(string text)
+    {
+        var lines = text.TrimStart('\uFEFF').Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).Select(Csv.SplitLine).ToList();
+        var header = lines.FirstOrDefault(f => IsHeader(f));
+        var keyColumn = header is null ? 5 : header.ToList().FindIndex(f => string.Equals(f, "key", StringComparison.OrdinalIgnoreCase));
+        return lines
+            .Where(f => !IsHeader(f))
             .Select(f => new UserDraft
             {
                 UserId = UserIdField(Field(f, 0)),
@@ -53,9 +58,12 @@ public static class UserDrafts
                 Models = SplitNames(Field(f, 2)),
                 Services = string.Join(", ", SplitNames(Field(f, 3))),
                 ExtraInfo = Field(f, 4),
-                Key = Field(f, 5).Trim(),
+                Key = keyColumn < 0 ? "" : Field(f, keyColumn).Trim(),
             })
             .ToList();
+    }
+
+    private static bool IsHeader(IReadOnlyList<string> fields) => string.Equals(fields[0], "user_id", StringComparison.OrdinalIgnoreCase);
 
     public static IReadOnlyList<string> SplitNames(string? text) =>
         (text ?? "").Split([';', '|', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
