@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Mama.Admins;
 using Mama.Audit;
@@ -137,5 +139,11 @@ public sealed partial class PythonMamaImport
         };
     }
 
-    private static string TraceOf(SourceEvent e) => TracePrefix + e.Id.ToString(CultureInfo.InvariantCulture);
+    /// <summary>The source row's id and a digest of its content, so the rows of another Python mama database with the same ids are not taken for these.</summary>
+    private static string TraceOf(SourceEvent e)
+    {
+        var content = string.Join('\u001f', e.CreatedAt?.UtcTicks.ToString(CultureInfo.InvariantCulture), e.EventType, e.UserId, e.AdminId, e.EventDetail, e.Result);
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))[..12];
+        return TracePrefix + e.Id.ToString(CultureInfo.InvariantCulture) + ":" + digest;
+    }
 }

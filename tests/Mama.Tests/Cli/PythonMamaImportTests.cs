@@ -34,6 +34,8 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         await source.AddEventAsync("김 민지", "clerk", "user_update", "models changed", "failure");
         await source.AddEventAsync(null, "boss", "login", "admin login", "success");
         foreach (var (id, key) in keys) await app.PlantAsync(id, key, ["gpt-4o"]);
+        long lastEventBefore;
+        await using (var db = app.NewDbContext()) lastEventBefore = await db.AuditEvents.MaxAsync(e => (long?)e.Id) ?? 0;
 
         var dryRun = await ImportAsync(source, "--dry-run");
         Assert.Equal(0, dryRun.ExitCode);
@@ -87,9 +89,45 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         Assert.Equal(("boss", "success", "imported from the Python mama"), (created.Actor, created.Result, created.Reason));
         Assert.Equal(new DateTimeOffset(PythonMamaDatabase.CreatedAt), created.At);
         Assert.DoesNotContain("sk-planted", created.Detail.GetRawText());
-        var runs = await (await admin.GetAsync("/api/v1/audit?action=import.python_mama")).ReadAsync<AuditPage>();
-        Assert.Equal(2, runs.Total);
-        Assert.All(runs.Items, run => Assert.Equal("cli", run.Actor));
+        var runs = (await (await admin.GetAsync("/api/v1/audit?action=import.python_mama")).ReadAsync<AuditPage>()).Items.Where(e => e.Id > lastEventBefore).ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, run => Assert.Equal("cli", run.Actor));
+        Assert.Equal([3, 0], runs.Select(run => run.Detail.GetProperty("users").GetProperty("new").GetInt32()).Order().Reverse());
+    }
+
+    [Fact]
+    public async Task UsersMamaAlreadyHasUnderAnotherKeyStopTheRunUntilTheOperatorSaysSkipOrFail()
+    {
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync([UserTestData.Row("박지성")]);
+        string mamasKey;
+        await using (var db = app.NewDbContext()) mamasKey = await db.KeyUsers.Where(u => u.UserId == "박지성").Select(u => u.KeyHash).SingleAsync();
+        await using var source = await PythonMamaDatabase.CreateAsync();
+        await source.AddUserAsync("박지성", PlantedKeys.NewKey(), "x", ["gpt-4o"], []);
+        await source.AddUserAsync("이순신", PlantedKeys.NewKey(), "x", ["gpt-4o"], []);
+        await source.AddUserAsync("한결", PlantedKeys.NewKey(), "x", ["gpt-4o"], []);
+        await source.AddUserAsync("한결".Normalize(System.Text.NormalizationForm.FormD), PlantedKeys.NewKey(), "x", ["gpt-4o"], []);
+
+        var refused = await ImportAsync(source);
+        Assert.True(refused.ExitCode == 2, refused.Output);
+        Assert.Contains("conflict: user '박지성' (row 1): mama already has a user with this ID and another key", refused.Output);
+        Assert.Contains("--on-conflict", refused.Output);
+        await using (var db = app.NewDbContext()) Assert.False(await db.KeyUsers.AnyAsync(u => u.UserId == "이순신"));
+
+        var skipped = await ImportAsync(source, "--on-conflict", "skip");
+        Assert.True(skipped.ExitCode == 0, skipped.Output);
+        Assert.Contains("users 1 new, 0 already imported, 2 refused, 1 in conflict", skipped.Output);
+        Assert.Contains("refused: user '한결' (row 3): user ID: the same as row(s) 4 after Unicode NFC normalisation", skipped.Output);
+        await using (var db = app.NewDbContext())
+        {
+            Assert.True(await db.KeyUsers.AnyAsync(u => u.UserId == "이순신"));
+            Assert.False(await db.KeyUsers.AnyAsync(u => u.UserId == "한결"));
+            Assert.Equal(mamasKey, await db.KeyUsers.Where(u => u.UserId == "박지성").Select(u => u.KeyHash).SingleAsync());
+        }
+
+        var failed = await ImportAsync(source, "--on-conflict", "fail");
+        Assert.True(failed.ExitCode == 1, failed.Output);
+        Assert.Contains("users 0 new, 1 already imported, 2 refused, 1 in conflict", failed.Output);
     }
 
     private async Task AssertAdminsSignInWithTheirOldPasswordsAsync()
