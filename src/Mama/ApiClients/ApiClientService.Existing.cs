@@ -18,9 +18,9 @@ public sealed partial class ApiClientService
 
     /// <summary>
     /// Registers a client with a token another system already uses (the Python mama's shared <c>x-api-key</c>), stored as
-    /// the same SHA-256 hash as every token, so <c>X-API-Key</c> works unchanged. Idempotent for the same name and token.
+    /// the same SHA-256 hash as every token, so <c>X-API-Key</c> works unchanged. Idempotent for the same name and token; a dry run checks without writing.
     /// </summary>
-    public async Task<ExistingTokenOutcome> RegisterExistingTokenAsync(string name, string service, ApiClientScope scope, string token, Actor actor, CancellationToken ct)
+    public async Task<ExistingTokenOutcome> RegisterExistingTokenAsync(string name, string service, ApiClientScope scope, string token, Actor actor, CancellationToken ct, bool dryRun = false)
     {
         if (token.Length < MinExistingTokenLength || token.Any(c => c <= ' ' || c > '~'))
             throw ProblemException.Validation("token", $"The token must be at least {MinExistingTokenLength} printable ASCII characters without spaces.");
@@ -31,6 +31,7 @@ public sealed partial class ApiClientService
         if (existing.Any(c => c.Name == name))
             throw ProblemException.Conflict($"An API client named '{name}' already exists with another token (or revoked); nothing was changed.");
         if (existing.Count > 0) throw ProblemException.Conflict("Another API client already has this token; nothing was changed.");
+        if (dryRun) return ExistingTokenOutcome.Created;
 
         var client = new ApiClient { Name = name, Service = service, Scope = scope, TokenHash = hash, CreatedAt = clock.GetUtcNow(), CreatedBy = actor.Name };
         db.ApiClients.Add(client);

@@ -85,7 +85,7 @@ public sealed partial class PythonMamaImport(
         }
         if (options.DryRun)
         {
-            if (options.LegacyApiKey is not null) await output.WriteLineAsync($"Would register the API client '{LegacyClientName}' (scope {ApiClientService.ScopeName(options.LegacyScope)}).");
+            if (options.LegacyApiKey is not null) await RegisterLegacyClientAsync(options, output, ct);
             return 0;
         }
 
@@ -102,18 +102,26 @@ public sealed partial class PythonMamaImport(
             await db.SaveChangesAsync(ct);
         }
         await output.WriteLineAsync("Imported: " + counts.Describe() + ". Users are pending: mama adopts their keys on the proxy at its next sync.");
+        // On SQLite the server is the only writer and caches user rows (DESIGN §7): it must not run beside the import.
+        if (await IsSqliteAsync(ct)) await output.WriteLineAsync("mama's database is SQLite: (re)start mama now, so it reads the imported rows.");
         return conflicts.Count > 0 && options.OnConflict == OnConflict.Fail ? 1 : 0;
     }
 
     public const string LegacyClientName = "legacy";
 
+    private async Task<bool> IsSqliteAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return db.Database.IsSqlite();
+    }
+
     private async Task<string> RegisterLegacyClientAsync(PythonMamaImportOptions options, TextWriter output, CancellationToken ct)
     {
         try
         {
-            var outcome = await apiClients.RegisterExistingTokenAsync(LegacyClientName, "python-mama", options.LegacyScope, options.LegacyApiKey!, CliActor, ct);
+            var outcome = await apiClients.RegisterExistingTokenAsync(LegacyClientName, "python-mama", options.LegacyScope, options.LegacyApiKey!, CliActor, ct, options.DryRun);
             await output.WriteLineAsync(outcome == ExistingTokenOutcome.Created
-                ? $"Registered the API client '{LegacyClientName}' (scope {ApiClientService.ScopeName(options.LegacyScope)}): the old x-api-key works on mama."
+                ? (options.DryRun ? "Would register" : "Registered") + $" the API client '{LegacyClientName}' (scope {ApiClientService.ScopeName(options.LegacyScope)}): the old x-api-key works on mama."
                 : $"The API client '{LegacyClientName}' already holds this key: skipped.");
             return outcome == ExistingTokenOutcome.Created ? "created" : "already registered";
         }
