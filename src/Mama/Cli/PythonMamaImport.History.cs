@@ -93,16 +93,19 @@ public sealed partial class PythonMamaImport
     /// Each original row becomes one audit event marked as imported: its reason says so and its trace id names the source
     /// row, which is also how a later run knows it is there.
     /// </summary>
-    private async Task ImportEventsAsync(List<SourceEvent> events, List<SourceAdmin> admins, TextWriter output, CancellationToken ct)
+    private async Task ImportEventsAsync(List<SourceEvent> events, List<SourceAdmin> admins, List<SourceUser> users, TextWriter output, CancellationToken ct)
     {
         var adminNames = admins.ToDictionary(a => a.Id.ToString(CultureInfo.InvariantCulture), a => a.Username);
+        // Before Alembic revision fb6980a9f359 both columns held row ids; a value that is no user's ID but a row id is read as that row.
+        var userIds = users.Select(u => u.UserId).ToHashSet(StringComparer.Ordinal);
+        var userNames = users.Select(u => (Row: u.Id.ToString(CultureInfo.InvariantCulture), u.UserId)).Where(u => !userIds.Contains(u.Row)).ToDictionary(u => u.Row, u => u.UserId);
         var done = 0;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         foreach (var chunk in events.Chunk(BatchSize))
         {
             await db.InTransactionAsync(async token =>
             {
-                foreach (var e in chunk) db.AuditEvents.Add(ToAuditEvent(e, adminNames));
+                foreach (var e in chunk) db.AuditEvents.Add(ToAuditEvent(e, adminNames, userNames));
                 await db.SaveChangesAsync(token);
                 return true;
             }, ct);
@@ -111,11 +114,10 @@ public sealed partial class PythonMamaImport
         }
     }
 
-    private AuditEvent ToAuditEvent(SourceEvent e, Dictionary<string, string> adminNames)
+    private AuditEvent ToAuditEvent(SourceEvent e, Dictionary<string, string> adminNames, Dictionary<string, string> userNames)
     {
-        var userId = UserValidation.NormalizeUserId(e.UserId);
+        var userId = UserValidation.NormalizeUserId(e.UserId is null ? null : userNames.GetValueOrDefault(e.UserId) ?? e.UserId);
         var validUser = userId is not null && UserValidation.IsValidUserId(userId);
-        // Before Alembic revision fb6980a9f359 admin_id held the admin's row id; map it to the name where it still resolves.
         var actor = e.AdminId is null ? "python-mama" : adminNames.GetValueOrDefault(e.AdminId) ?? e.AdminId;
         var detail = new Dictionary<string, object?>
         {

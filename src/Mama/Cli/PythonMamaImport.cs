@@ -89,9 +89,18 @@ public sealed partial class PythonMamaImport(
             return 0;
         }
 
-        await ImportUsersAsync(users, output, ct);
-        await ImportAdminsAsync(admins, output, ct);
-        await ImportEventsAsync(events, sourceAdmins, output, ct);
+        try
+        {
+            await ImportUsersAsync(users, output, ct);
+            await ImportAdminsAsync(admins, output, ct);
+            await ImportEventsAsync(events, sourceAdmins, sourceUsers, output, ct);
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException)
+        {
+            // Each batch is one transaction: the batches before this one are in, and a second run skips them.
+            await output.WriteLineAsync("The import stopped: " + AuditLog.Redact((e.InnerException ?? e).Message) + " Batches already written stay; run the command again to continue.");
+            return 1;
+        }
         var legacy = options.LegacyApiKey is null ? "not given" : await RegisterLegacyClientAsync(options, output, ct);
 
         await using (var db = await dbFactory.CreateDbContextAsync(ct))

@@ -33,6 +33,8 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         await source.AddEventAsync("홍길동", "boss", "user_create", "created 홍길동 with " + keys["홍길동"], "success");
         await source.AddEventAsync("김 민지", "clerk", "user_update", "models changed", "failure");
         await source.AddEventAsync(null, "boss", "login", "admin login", "success");
+        // Written before the revision that made these columns strings: the rows of 김 민지 (2) and clerk (3).
+        await source.AddEventAsync("2", "3", "user_delete", "by row ids", "success");
         foreach (var (id, key) in keys) await app.PlantAsync(id, key, ["gpt-4o"]);
         long lastEventBefore;
         await using (var db = app.NewDbContext()) lastEventBefore = await db.AuditEvents.MaxAsync(e => (long?)e.Id) ?? 0;
@@ -42,7 +44,7 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         Assert.Contains("Would register the API client 'legacy' (scope all)", dryRun.Output);
         Assert.Contains("users 3 new, 0 already imported, 2 refused", dryRun.Output);
         Assert.Contains("admins 3 new", dryRun.Output);
-        Assert.Contains("event logs 3 new", dryRun.Output);
+        Assert.Contains("event logs 4 new", dryRun.Output);
         Assert.Contains("refused: user 'a/b' (row 4): user ID: Must not contain '/'.", dryRun.Output);
         Assert.Contains("refused: user 'not-sk' (row 5): key: A key must start with 'sk-'.", dryRun.Output);
         Assert.DoesNotContain("sk-planted", dryRun.Output);
@@ -58,7 +60,7 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         // The key may come from the environment instead, as it did for the Python mama.
         var second = await ImportAsync(source, [], new() { ["MAMA_LEGACY_API_KEY"] = LegacyApiKey });
         Assert.True(second.ExitCode == 0, second.Output);
-        Assert.Contains("users 0 new, 3 already imported, 2 refused, 0 in conflict; admins 0 new, 3 already imported, 0 refused; event logs 0 new, 3 already imported", second.Output);
+        Assert.Contains("users 0 new, 3 already imported, 2 refused, 0 in conflict; admins 0 new, 3 already imported, 0 refused; event logs 0 new, 4 already imported", second.Output);
         Assert.Contains("already holds this key: skipped", second.Output);
 
         // The legacy client answers as the original did, once the reconciler has adopted the keys on the proxy.
@@ -92,6 +94,8 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         Assert.Equal(("boss", "success", "imported from the Python mama"), (created.Actor, created.Result, created.Reason));
         Assert.Equal(new DateTimeOffset(PythonMamaDatabase.CreatedAt), created.At);
         Assert.DoesNotContain("sk-planted", created.Detail.GetRawText());
+        var byRowIds = await (await admin.GetAsync("/api/v1/audit?user_id=" + Uri.EscapeDataString("김 민지") + "&action=user_delete")).ReadAsync<AuditPage>();
+        Assert.Equal("clerk", Assert.Single(byRowIds.Items).Actor);
         var runs = (await (await admin.GetAsync("/api/v1/audit?action=import.python_mama")).ReadAsync<AuditPage>()).Items.Where(e => e.Id > lastEventBefore).ToList();
         Assert.Equal(2, runs.Count);
         Assert.All(runs, run => Assert.Equal("cli", run.Actor));
