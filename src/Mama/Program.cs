@@ -1,6 +1,7 @@
 using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
+using Mama.Cli;
 using Mama.Components;
 using Mama.Data;
 using Mama.Http;
@@ -9,7 +10,9 @@ using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Authorization;
 
-var builder = WebApplication.CreateBuilder(args);
+var cli = MamaCli.From(args);
+var builder = WebApplication.CreateBuilder(cli.HostArgs);
+cli.Configure(builder);
 var dataPath = Path.GetFullPath(builder.Configuration["Mama:DataPath"] ?? "data");
 
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
@@ -57,11 +60,8 @@ catch (Exception e) when (StartupErrors.AreSettings(e))
 }
 
 await DatabaseSetup.MigrateAsync(app.Services);
-if (args.Contains("migrate"))
-{
-    Console.WriteLine("Database migrated.");
-    return 0;
-}
+// A verb (migrate, import …) runs on the migrated database and exits; the web server never starts.
+if (cli.IsVerb) return await cli.RunAsync(app.Services);
 
 app.UseMamaForwardedHeaders();
 app.UseMamaSecurityHeaders();

@@ -60,6 +60,18 @@ public sealed class MamaProcess : IAsyncDisposable
         return start;
     }
 
+    /// <summary>Runs a verb (<c>dotnet Mama.dll import …</c>) to its end: its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunVerbAsync(string dataFolder, IReadOnlyDictionary<string, string?> environment, IEnumerable<string> args, string environmentName = "Production")
+    {
+        var start = StartInfo(dataFolder, environment, environmentName, "http://127.0.0.1:0");
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseUrl };
 
     private async Task WaitUntilLiveAsync()

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Mama.ApiClients;
+
+namespace Mama.Cli;
+
+/// <summary>
+/// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>): with mama's own
+/// configuration and database, migrated first; then it exits with the verb's code. Arguments before the verb are the
+/// host's (configuration such as <c>--Database:Provider=postgres</c>), the rest the verb's.
+/// </summary>
+public sealed class MamaCli
+{
+    public const string LegacyApiKeyVariable = "MAMA_LEGACY_API_KEY";
+    private static readonly string[] Verbs = ["migrate", "import"];
+    private readonly string[] _verbArgs;
+
+    private MamaCli(string[] hostArgs, string[] verbArgs)
+    {
+        HostArgs = hostArgs;
+        _verbArgs = verbArgs;
+    }
+
+    public string[] HostArgs { get; }
+    public bool IsVerb => _verbArgs.Length > 0;
+
+    public static MamaCli From(string[] args)
+    {
+        var at = Array.FindIndex(args, a => Verbs.Contains(a, StringComparer.Ordinal));
+        return at < 0 ? new MamaCli(args, []) : new MamaCli(args[..at], args[at..]);
+    }
+
+    public void Configure(WebApplicationBuilder builder)
+    {
+        // A verb's output is its own report; the app's information logs would bury it.
+        if (IsVerb) builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.Services.AddSingleton<PythonMamaImport>();
+    }
+
+    public Task<int> RunAsync(IServiceProvider services, CancellationToken ct = default) =>
+        Commands(services).Parse(_verbArgs).InvokeAsync(cancellationToken: ct);
+
+    private static RootCommand Commands(IServiceProvider services)
+    {
+        var migrate = new Command("migrate", "Apply the database migrations and exit (mama also migrates at start).");
+        migrate.SetAction(_ => Console.WriteLine("Database migrated."));
+        return new RootCommand("mama: a key manager for LiteLLM. Without a verb it runs the web server.")
+        {
+            migrate,
+            new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services) },
+        };
+    }
+
+    private static Command PythonMama(IServiceProvider services)
+    {
+        var from = new Option<string>("--from") { Description = "The Python mama's PostgreSQL connection string (read only).", Required = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be imported and refused; write nothing." };
+        var onConflict = new Option<string?>("--on-conflict") { Description = "When mama already has a user of the same ID with another key: skip it, or fail it (exit code 1). Without it the run changes nothing." };
+        onConflict.AcceptOnlyFromAmong("skip", "fail");
+        // No default value factory: help prints defaults, and this one is a secret.
+        var legacyKey = new Option<string?>("--legacy-api-key") { Description = $"The Python mama's SERVER_API_KEY, registered as the API client 'legacy' (or env {LegacyApiKeyVariable})." };
+        var legacyScope = new Option<string>("--legacy-api-key-scope") { Description = "Scope of the 'legacy' client: all (read keys) or manage (also the users endpoints).", DefaultValueFactory = _ => "all" };
+        legacyScope.AcceptOnlyFromAmong("all", "manage");
+
+        var command = new Command("python-mama", "Import the original Python mama's database (users and keys, admins, event log, shared API key).")
+        {
+            from, dryRun, onConflict, legacyKey, legacyScope,
+        };
+        command.SetAction((parsed, ct) => services.GetRequiredService<PythonMamaImport>().RunAsync(new PythonMamaImportOptions(
+            parsed.GetValue(from)!,
+            parsed.GetValue(dryRun),
+            parsed.GetValue(onConflict) switch { "skip" => OnConflict.Skip, "fail" => OnConflict.Fail, _ => OnConflict.Refuse },
+            NullIfEmpty(parsed.GetValue(legacyKey)) ?? NullIfEmpty(Environment.GetEnvironmentVariable(LegacyApiKeyVariable)),
+            parsed.GetValue(legacyScope) == "manage" ? ApiClientScope.Manage : ApiClientScope.All), Console.Out, ct));
+        return command;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
