@@ -44,6 +44,7 @@ public sealed partial class AdminService(
 
         // An unknown name spends the same hashing time as a real check, so timing does not tell which names exist.
         if (account is null) accounts.PasswordHasher.VerifyHashedPassword(new AdminAccount(), DummyHash.Value, password!);
+        var wasBcrypt = BcryptPasswordHasher.IsBcrypt(account?.PasswordHash);
         if (account is null || !await accounts.CheckPasswordAsync(account, password!))
         {
             var reason = (account is null ? "unknown username" : "wrong password") + (attempt.LocksOnFailure ? "; now locked" : "");
@@ -52,8 +53,21 @@ public sealed partial class AdminService(
         }
 
         await throttle.SucceededAsync(nameHash, ct);
+        if (wasBcrypt && !account.MustChangePassword && !await MeetsPasswordRulesAsync(account, password!))
+        {
+            // The Python mama had no password rules: an imported admin whose old password fails mama's must choose another.
+            account.MustChangePassword = true;
+            await accounts.UpdateAsync(account);
+        }
         await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Success, 200), ct);
         return new SignedInAdmin(account!, await RoleOfAsync(account!));
+    }
+
+    private async Task<bool> MeetsPasswordRulesAsync(AdminAccount account, string password)
+    {
+        foreach (var validator in accounts.PasswordValidators)
+            if (!(await validator.ValidateAsync(accounts, account, password)).Succeeded) return false;
+        return true;
     }
 
     public async Task<MeResponse> GetMeAsync(string username)

@@ -11,11 +11,15 @@ public sealed class BcryptPasswordHasher(IOptions<PasswordHasherOptions> options
 {
     private readonly PasswordHasher<AdminAccount> _identity = new(options);
 
+    public const int MaxCost = 14;
+
     public string HashPassword(AdminAccount user, string password) => _identity.HashPassword(user, password);
 
     public PasswordVerificationResult VerifyHashedPassword(AdminAccount user, string hashedPassword, string providedPassword)
     {
         if (!IsBcrypt(hashedPassword)) return _identity.VerifyHashedPassword(user, hashedPassword, providedPassword);
+        // A cost above 14 would let a planted hash burn a core for minutes per sign-in attempt; Python's bcrypt writes 12.
+        if (!int.TryParse(hashedPassword.AsSpan(4, 2), out var cost) || cost is < 4 or > MaxCost) return PasswordVerificationResult.Failed;
         try
         {
             return BCrypt.Net.BCrypt.Verify(providedPassword, hashedPassword)

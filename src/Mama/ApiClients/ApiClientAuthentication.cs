@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Mama.Audit;
 using Mama.Http;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -31,7 +32,7 @@ public sealed class ApiClientAuthentication(IOptionsMonitor<AuthenticationScheme
         var caller = await clients.AuthenticateAsync(token, Context.RequestAborted);
         if (caller is null) return AuthenticateResult.Fail("Invalid API token.");
         Context.Features.Set(caller);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "api:" + caller.Name), new Claim(ScopeClaim, ApiClientService.ScopeName(caller.Scope))], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, Actor.ApiClientPrefix + caller.Name), new Claim(ScopeClaim, ApiClientService.ScopeName(caller.Scope))], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 

@@ -8,6 +8,11 @@ public sealed record Actor(string Name, string? Ip, string? TraceId)
 {
     public static Actor System { get; } = new("system", null, null);
 
+    /// <summary>The prefix of an API client's name (<c>api:&lt;name&gt;</c>); admin usernames cannot hold a ':'.</summary>
+    public const string ApiClientPrefix = "api:";
+
+    public bool IsApiClient => Name.StartsWith(ApiClientPrefix, StringComparison.Ordinal);
+
     public static Actor From(HttpContext http) =>
         new(http.User.Identity?.IsAuthenticated == true ? http.User.Identity.Name ?? "unknown" : "anonymous",
             http.Connection.RemoteIpAddress?.ToString(),

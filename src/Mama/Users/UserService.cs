@@ -47,7 +47,9 @@ public sealed partial class UserService(
             if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);
             UserValidation.CheckNames(row.AllowedModels, $"users[{i}].allowed_models", errors);
             UserValidation.CheckNames(row.AllowedServices, $"users[{i}].allowed_services", errors);
-            if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError);
+            // Bringing a key adopts the proxy's key with that value: an admin's decision, never a script's (a leaked token must not take keys over).
+            if (row.Key is not null && actor.IsApiClient) Fail(i, "key", "Only an admin may create a user with an existing key; leave key out and mama makes a new one.");
+            else if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError);
         }
         var keyHashes = CheckSuppliedKeysUnique(rows, Fail);
         if (!request.AllowUnknownModels)

@@ -15,6 +15,13 @@ public sealed class BcryptPasswordHasherTests
     public void ABcryptHashFromThePythonMamaVerifiesAndAsksForARehash(string stored, string typed, PasswordVerificationResult expected) =>
         Assert.Equal(expected, Hasher.VerifyHashedPassword(new AdminAccount(), BCrypt.Net.BCrypt.HashPassword(stored), typed));
 
+    [Fact]
+    public void AHashWithACostAboveFourteenIsRefusedWithoutBeingComputed()
+    {
+        var planted = BCrypt.Net.BCrypt.HashPassword("old-password", 4).Replace("$2a$04$", "$2a$31$", StringComparison.Ordinal);
+        Assert.Equal(PasswordVerificationResult.Failed, Hasher.VerifyHashedPassword(new AdminAccount(), planted, "old-password"));
+    }
+
     [Theory]
     [InlineData("new-password", "new-password", PasswordVerificationResult.Success)]
     [InlineData("new-password", "other", PasswordVerificationResult.Failed)]

@@ -61,6 +61,24 @@ public abstract class ManageScopeTests(MamaApp app)
     }
 
     [Fact]
+    public async Task AManageClientCannotBringAnExistingKeySoALeakedTokenTakesNoProxyKeyOver()
+    {
+        var (client, _) = await NewClientAsync("manage");
+        var id = UserTestData.NewId();
+        var key = PlantedKeys.NewKey();
+        await app.PlantAsync(id, key, ["gpt-4o"]);
+
+        var response = await client.PostAsJsonAsync("/api/v1/users", new { users = new[] { new { user_id = id, allowed_models = new[] { "gpt-4o", "gpt-4o-mini" }, key } } }, MamaJson.Options);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("users[0].key", problem.GetRawText());
+        Assert.DoesNotContain(key, problem.GetRawText());
+        await using var db = app.NewDbContext();
+        Assert.False(await db.KeyUsers.AnyAsync(u => u.UserId == id));
+        Assert.Equal(["gpt-4o"], app.LiteLlm.FindKeyByAlias(id)!.Models);
+    }
+
+    [Fact]
     public async Task AManageClientReachesNothingElseOfTheAdminApi()
     {
         using var admin = await app.SuperAdminAsync();

@@ -19,6 +19,7 @@ public sealed class AuditCsvTests
     [InlineData("\t=cmd()", "'\t=cmd()")]
     [InlineData("\r=cmd()", "\"'\r=cmd()\"")]
     [InlineData("a=b", "a=b")]
+    [InlineData("x;=HYPERLINK(\"https://evil\")", "\"x;=HYPERLINK(\"\"https://evil\"\")\"")]
     public void FieldsAreQuotedOnlyWhenTheyNeedIt(string value, string expected) =>
         Assert.Equal(expected, AuditCsv.Field(value));
 

@@ -50,6 +50,7 @@ public static class Csv
     {
         field ??= "";
         if (field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r') field = "'" + field;
-        return field.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
+        // ';' too: Excel in many European locales splits on it, and a cell after it could start a formula.
+        return field.IndexOfAny([',', ';', '"', '\r', '\n']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
     }
 }
