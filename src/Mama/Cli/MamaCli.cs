@@ -4,7 +4,7 @@ using Mama.ApiClients;
 namespace Mama.Cli;
 
 /// <summary>
-/// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>): with mama's own
+/// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>, <c>import users</c>): with mama's own
 /// configuration and database, migrated first; then it exits with the verb's code. Arguments before the verb are the
 /// host's (configuration such as <c>--Database:Provider=postgres</c>), the rest the verb's.
 /// </summary>
@@ -33,7 +33,9 @@ public sealed class MamaCli
     {
         // A verb's output is its own report; the app's information logs would bury it.
         if (IsVerb) builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.Services.AddSingleton<ImportedUserWriter>();
         builder.Services.AddSingleton<PythonMamaImport>();
+        builder.Services.AddSingleton<UsersFileImport>();
     }
 
     public Task<int> RunAsync(IServiceProvider services, CancellationToken ct = default) =>
@@ -46,16 +48,38 @@ public sealed class MamaCli
         return new RootCommand("mama: a key manager for LiteLLM. Without a verb it runs the web server.")
         {
             migrate,
-            new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services) },
+            new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services), Users(services) },
         };
     }
+
+    private static Command Users(IServiceProvider services)
+    {
+        var from = new Option<string>("--from") { Description = "A file of GET /api/v1/users/export: .csv, or .jsonl for JSON lines.", Required = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be imported and refused; write nothing." };
+        var onConflict = ConflictOption();
+        var command = new Command("users", "Import users from a mama export (with include_keys=true to keep their keys; without, each gets a new key).")
+        {
+            from, dryRun, onConflict,
+        };
+        command.SetAction((parsed, ct) => services.GetRequiredService<UsersFileImport>().RunAsync(
+            new UsersFileImportOptions(parsed.GetValue(from)!, parsed.GetValue(dryRun), ParseConflict(parsed.GetValue(onConflict))), Console.Out, ct));
+        return command;
+    }
+
+    private static Option<string?> ConflictOption()
+    {
+        var onConflict = new Option<string?>("--on-conflict") { Description = "When mama already has a user of the same ID with another key: skip it, or fail it (exit code 1). Without it the run changes nothing." };
+        onConflict.AcceptOnlyFromAmong("skip", "fail");
+        return onConflict;
+    }
+
+    private static OnConflict ParseConflict(string? value) => value switch { "skip" => OnConflict.Skip, "fail" => OnConflict.Fail, _ => OnConflict.Refuse };
 
     private static Command PythonMama(IServiceProvider services)
     {
         var from = new Option<string>("--from") { Description = "The Python mama's PostgreSQL connection string (read only).", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be imported and refused; write nothing." };
-        var onConflict = new Option<string?>("--on-conflict") { Description = "When mama already has a user of the same ID with another key: skip it, or fail it (exit code 1). Without it the run changes nothing." };
-        onConflict.AcceptOnlyFromAmong("skip", "fail");
+        var onConflict = ConflictOption();
         // No default value factory: help prints defaults, and this one is a secret.
         var legacyKey = new Option<string?>("--legacy-api-key") { Description = $"The Python mama's SERVER_API_KEY, registered as the API client 'legacy' (or env {LegacyApiKeyVariable})." };
         var legacyScope = new Option<string>("--legacy-api-key-scope") { Description = "Scope of the 'legacy' client: all (read keys) or manage (also the users endpoints).", DefaultValueFactory = _ => "all" };
@@ -68,7 +92,7 @@ public sealed class MamaCli
         command.SetAction((parsed, ct) => services.GetRequiredService<PythonMamaImport>().RunAsync(new PythonMamaImportOptions(
             parsed.GetValue(from)!,
             parsed.GetValue(dryRun),
-            parsed.GetValue(onConflict) switch { "skip" => OnConflict.Skip, "fail" => OnConflict.Fail, _ => OnConflict.Refuse },
+            ParseConflict(parsed.GetValue(onConflict)),
             NullIfEmpty(parsed.GetValue(legacyKey)) ?? NullIfEmpty(Environment.GetEnvironmentVariable(LegacyApiKeyVariable)),
             parsed.GetValue(legacyScope) == "manage" ? ApiClientScope.Manage : ApiClientScope.All), Console.Out, ct));
         return command;

@@ -3,7 +3,6 @@ using Mama.ApiClients;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
-using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -28,7 +27,7 @@ public sealed record PythonMamaImportOptions(string From, bool DryRun, OnConflic
 /// </summary>
 public sealed partial class PythonMamaImport(
     IDbContextFactory<MamaDbContext> dbFactory,
-    KeyProtector protector,
+    ImportedUserWriter writer,
     IServiceScopeFactory scopes,
     ApiClientService apiClients,
     AuditLog audit,
@@ -37,7 +36,7 @@ public sealed partial class PythonMamaImport(
 {
     public const string ImportedBy = "import:python-mama";
     public const string TracePrefix = "python-mama:event_logs:";
-    public const int BatchSize = 1000;
+    public const int BatchSize = ImportedUserWriter.BatchSize;
     public static readonly Actor CliActor = new("cli", null, null);
 
     public async Task<int> RunAsync(PythonMamaImportOptions options, TextWriter output, CancellationToken ct)
@@ -60,7 +59,7 @@ public sealed partial class PythonMamaImport(
         await output.WriteLineAsync($"Read the Python mama's database: {sourceUsers.Count} users, {sourceAdmins.Count} admins, {sourceEvents.Count} event log rows.");
 
         var (users, refused) = PythonMamaPlan.CheckUsers(sourceUsers);
-        var (existing, conflicts) = await SortAgainstMamaAsync(users, refused, ct);
+        var (existing, conflicts) = await writer.SortAgainstMamaAsync(users, refused, _ => false, ct);
         var (admins, adminRefusals) = PythonMamaPlan.CheckAdmins(sourceAdmins, identity.Value.User.AllowedUserNameCharacters);
         refused.AddRange(adminRefusals);
         var adminsAlready = await SkipImportedAdminsAsync(admins, refused, ct);
@@ -91,7 +90,7 @@ public sealed partial class PythonMamaImport(
 
         try
         {
-            await ImportUsersAsync(users, output, ct);
+            await writer.WriteAsync(users, ImportedBy, output, ct);
             await ImportAdminsAsync(admins, output, ct);
             await ImportEventsAsync(events, sourceAdmins, sourceUsers, output, ct);
         }
@@ -139,82 +138,5 @@ public sealed partial class PythonMamaImport(
             await output.WriteLineAsync("refused: the legacy API key: " + string.Join(" ", e.Errors?.Values.SelectMany(v => v) ?? [e.Message]));
             return "refused";
         }
-    }
-
-    /// <summary>Moves aside users mama already has: the same ID with the same key was imported before; anything else conflicts.</summary>
-    private async Task<(int Existing, List<Refusal> Conflicts)> SortAgainstMamaAsync(List<UserToImport> users, List<Refusal> refused, CancellationToken ct)
-    {
-        var conflicts = new List<Refusal>();
-        var existing = 0;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        foreach (var chunk in users.Chunk(BatchSize).ToList())
-        {
-            var ids = chunk.Select(u => u.UserId).ToList();
-            var hashes = chunk.Select(u => u.KeyHash).ToList();
-            var found = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId) || hashes.Contains(u.KeyHash))
-                .Select(u => new { u.UserId, u.KeyHash, u.DeletedAt }).ToListAsync(ct);
-            foreach (var user in chunk)
-            {
-                var sameId = found.FirstOrDefault(f => f.UserId == user.UserId);
-                var sameKey = found.FirstOrDefault(f => f.KeyHash == user.KeyHash);
-                if (sameId is not null && sameId.KeyHash == user.KeyHash && sameId.DeletedAt is null) existing++;
-                else if (sameId is not null)
-                    conflicts.Add(PythonMamaPlan.UserRefusal(user.Source, sameId.DeletedAt is null
-                        ? "mama already has a user with this ID and another key"
-                        : "mama has a deleted user with this ID whose key is still being removed from the proxy"));
-                else if (sameKey is not null)
-                {
-                    refused.Add(PythonMamaPlan.UserRefusal(user.Source, $"key: mama's user '{TextRules.Printable(sameKey.UserId)}' already has this key"));
-                }
-                else continue;
-                users.Remove(user);
-            }
-        }
-        return (existing, conflicts);
-    }
-
-    private async Task ImportUsersAsync(List<UserToImport> users, TextWriter output, CancellationToken ct)
-    {
-        var done = 0;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        foreach (var chunk in users.Chunk(BatchSize))
-        {
-            await db.InTransactionAsync(async token =>
-            {
-                var now = clock.GetUtcNow();
-                foreach (var row in chunk) db.KeyUsers.Add(NewUser(row, now));
-                await db.SaveChangesAsync(token);
-                return true;
-            }, ct);
-            done += chunk.Length;
-            await output.WriteLineAsync($"users: {done}/{users.Count}");
-        }
-    }
-
-    private User NewUser(UserToImport row, DateTimeOffset now)
-    {
-        var key = row.Source.KeyValue;
-        var created = row.Source.CreatedAt ?? now;
-        var user = new User
-        {
-            UserId = row.UserId,
-            Organization = row.Source.Organization?.Trim() ?? "",
-            ExtraInfo = row.Source.ExtraInfo ?? "",
-            KeyCiphertext = protector.Protect(key, row.UserId),
-            KeyEncryptionKeyId = protector.CurrentKeyId,
-            KeyHash = row.KeyHash,
-            KeyLastFour = key[^4..],
-            CreatedAt = created,
-            CreatedBy = ImportedBy,
-            UpdatedAt = row.Source.UpdatedAt ?? created,
-            UpdatedBy = ImportedBy,
-            // Pending with the key's value: the sync finds that very key under the user's alias and adopts it.
-            SyncState = SyncState.Pending,
-            NextSyncAt = now,
-            Version = 1,
-        };
-        user.SetModels(row.Models);
-        user.SetServices(row.Services);
-        return user;
     }
 }
