@@ -101,7 +101,7 @@ public sealed class AuditPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         Assert.Contains($"{kim}, 홍길동", page.Markup);
         page.Find("[data-testid='audit-export']").Click();
         page.WaitForAssertion(() => Assert.Single(ui.JSInterop.Invocations["mama.download"]));
-        Assert.Contains($",bunit,{action},{kim};홍길동,success,", (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!);
+        Assert.Contains($",bunit,{action},\"{kim};홍길동\",success,", (string)ui.JSInterop.Invocations["mama.download"].Single().Arguments[2]!);
     }
 
     [Theory]
