@@ -23,7 +23,7 @@ internal static class ControlApi
 {
     public const string Prefix = "/_emulator";
 
-    private static readonly string[] Write = ["PUT", "POST"];
+    internal static readonly string[] Write = ["PUT", "POST"];
 
     public static IEndpointRouteBuilder MapControlApi(this IEndpointRouteBuilder app)
     {
@@ -67,7 +67,8 @@ internal static class ControlApi
         if (request.Disabled is { } disabled) policy.CustomKeysDisabled = disabled;
     }
 
-    private static IResult Apply(EmulatorControl emulator, Action change)
+    /// <summary>Applies one switch and answers the state; a bad value (an <see cref="ArgumentException"/>) is a 400 that changes nothing.</summary>
+    internal static IResult Apply(EmulatorControl emulator, Action change)
     {
         try
         {

@@ -41,13 +41,6 @@ public sealed class ProxyState(IDbContextFactory<MamaDbContext> dbFactory, TimeP
         return mode;
     }
 
-    /// <summary>The remembered row, for the status.</summary>
-    public async Task<ProxyStateRow> ReadAsync(CancellationToken ct)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.ProxyState.AsNoTracking().SingleOrDefaultAsync(s => s.Id == ProxyStateRow.SingleId, ct) ?? new ProxyStateRow();
-    }
-
     /// <summary>Records the mode; "accepted" never overwrites "refused" (an instance that still had a custom key accepted is behind).</summary>
     public async Task SetCustomKeysAsync(string mode, string? reason, CancellationToken ct)
     {

@@ -72,6 +72,40 @@ public sealed class MamaProcess : IAsyncDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
+    /// <summary>
+    /// The settings of a Production mama that syncs against <paramref name="proxy"/> fast enough for a test: short leases,
+    /// intervals and backoffs, sign-in unthrottled. Callers change entries for what their test is about.
+    /// </summary>
+    public static Dictionary<string, string?> SyncingEnvironment(string provider, string connectionString, Uri proxy) => new()
+    {
+        ["Mama__Jwt__SigningKey"] = MamaHost.SigningKey,
+        ["Mama__EncryptionKey"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()),
+        ["Mama__BootstrapAdminPassword"] = MamaApp.BootstrapPassword,
+        ["Mama__SignIn__AttemptsPerMinutePerAddress"] = "1000000",
+        ["Database__Provider"] = provider,
+        ["ConnectionStrings__Mama"] = connectionString,
+        ["LiteLlm__BaseUrl"] = proxy.ToString(),
+        ["LiteLlm__MasterKey"] = MamaApp.MasterKey,
+        ["LiteLlm__Timeout"] = "00:00:10",
+        ["LiteLlm__InlineSyncBudget"] = "00:00:01",
+        ["LiteLlm__ReconcileInterval"] = "00:00:00.250",
+        ["LiteLlm__SyncLease"] = "00:00:04",
+        ["LiteLlm__SyncLeaseRenewal"] = "00:00:01",
+        ["LiteLlm__InitialBackoff"] = "00:00:00.200",
+        ["LiteLlm__MaxBackoff"] = "00:00:02",
+        ["LiteLlm__DriftCheckInterval"] = "00:00:03",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+
+    /// <summary>A client signed in as the fixture's super admin (bootstrap password already changed), patient with a loaded machine.</summary>
+    public async Task<HttpClient> SignInSuperAdminAsync()
+    {
+        var client = CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(60);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", (await MamaApp.TokenAsync(client, "admin", MamaApp.SuperAdminPassword)).AccessToken);
+        return client;
+    }
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseUrl };
 
     private async Task WaitUntilLiveAsync()

@@ -39,7 +39,7 @@ public abstract class KeyMintingCrashTests(string provider) : IAsyncLifetime
         Proxy.KeyPolicy.StallGenerateAfterStore = true;
 
         var ids = Enumerable.Range(0, Users).Select(_ => UserTestData.NewId("crash")).ToList();
-        using (var admin = await SignInAsync(_mama))
+        using (var admin = await _mama.SignInSuperAdminAsync())
             await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id)));
         await MamaApp.EventuallyAsync(() => Task.FromResult(Proxy.KeyPolicy.StalledGenerates == Users), "every user's key is minted and its answer held");
         await using (var db = NewDbContext())
@@ -82,40 +82,18 @@ public abstract class KeyMintingCrashTests(string provider) : IAsyncLifetime
     private async Task<MamaProcess> StartAsync(string name)
     {
         var folder = Directory.CreateDirectory(Path.Combine(_database!.Folder, name)).FullName;
-        return await MamaProcess.StartAsync(folder, new Dictionary<string, string?>
-        {
-            ["Mama__Jwt__SigningKey"] = MamaHost.SigningKey,
-            ["Mama__EncryptionKey"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()),
-            ["Mama__BootstrapAdminPassword"] = MamaApp.BootstrapPassword,
-            ["Mama__SignIn__AttemptsPerMinutePerAddress"] = "1000000",
-            ["Database__Provider"] = provider,
-            ["ConnectionStrings__Mama"] = _database.ConnectionString,
-            ["LiteLlm__BaseUrl"] = _emulator!.BaseUrl.ToString(),
-            ["LiteLlm__MasterKey"] = MamaApp.MasterKey,
-            // Longer than the test: the held answers are never given up on before the process is killed.
-            ["LiteLlm__Timeout"] = "00:02:00",
-            ["LiteLlm__InlineSyncBudget"] = "00:00:01",
-            ["LiteLlm__ReconcileInterval"] = "00:00:00.250",
-            ["LiteLlm__SyncLease"] = "00:00:03",
-            ["LiteLlm__SyncLeaseRenewal"] = "00:00:01",
-            ["LiteLlm__InitialBackoff"] = "00:00:00.200",
-            ["LiteLlm__MaxBackoff"] = "00:00:02",
-            ["LiteLlm__DriftCheckInterval"] = "00:00:01",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
+        var environment = MamaProcess.SyncingEnvironment(provider, _database.ConnectionString, _emulator!.BaseUrl);
+        // Longer than the test: the held answers are never given up on before the process is killed.
+        environment["LiteLlm__Timeout"] = "00:02:00";
+        environment["LiteLlm__SyncLease"] = "00:00:03";
+        environment["LiteLlm__DriftCheckInterval"] = "00:00:01";
+        return await MamaProcess.StartAsync(folder, environment);
     }
 
-    private static async Task<HttpClient> SignInAsync(MamaProcess mama)
-    {
-        var client = mama.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(60);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", (await MamaApp.TokenAsync(client, "admin", MamaApp.SuperAdminPassword)).AccessToken);
-        return client;
-    }
 
     private static async Task<string> CreateLookupClientAsync(MamaProcess mama)
     {
-        using var admin = await SignInAsync(mama);
+        using var admin = await mama.SignInSuperAdminAsync();
         var created = await (await admin.PostJsonAsync("/api/v1/api-clients", new { name = "lookups", service = "billing", scope = "all" }))
             .ReadAsync<CreatedApiClientResponse>(HttpStatusCode.Created);
         return created.Token;

@@ -36,7 +36,7 @@ public sealed class MultiHostSyncTests : IAsyncLifetime
         _hosts.AddRange(await Task.WhenAll(StartHostAsync("a"), StartHostAsync("b"), StartHostAsync("c")));
         using (var first = _hosts[0].CreateClient())
             await MamaApp.ChangePasswordAsync(first, "admin", MamaApp.BootstrapPassword, MamaApp.SuperAdminPassword);
-        var admins = await Task.WhenAll(_hosts.Select(SignInAsync));
+        var admins = await Task.WhenAll(_hosts.Select(h => h.SignInSuperAdminAsync()));
         Emulator.Control.SetLatency(Latency);
 
         var ids = Enumerable.Range(0, UsersPerHost * 3).Select(_ => UserTestData.NewId("mh")).ToList();
@@ -88,35 +88,10 @@ public sealed class MultiHostSyncTests : IAsyncLifetime
     private async Task<MamaProcess> StartHostAsync(string name)
     {
         var folder = Directory.CreateDirectory(Path.Combine(_database!.Folder, name)).FullName;
-        return await MamaProcess.StartAsync(folder, new Dictionary<string, string?>
-        {
-            ["Mama__Jwt__SigningKey"] = MamaHost.SigningKey,
-            ["Mama__EncryptionKey"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()),
-            ["Mama__BootstrapAdminPassword"] = MamaApp.BootstrapPassword,
-            ["Mama__SignIn__AttemptsPerMinutePerAddress"] = "1000000",
-            ["Database__Provider"] = "postgres",
-            ["ConnectionStrings__Mama"] = _database.ConnectionString,
-            ["LiteLlm__BaseUrl"] = Emulator.BaseUrl.ToString(),
-            ["LiteLlm__MasterKey"] = MamaApp.MasterKey,
-            ["LiteLlm__Timeout"] = "00:00:10",
-            ["LiteLlm__InlineSyncBudget"] = "00:00:01",
-            ["LiteLlm__ReconcileInterval"] = "00:00:00.250",
-            ["LiteLlm__SyncLease"] = "00:00:04",
-            ["LiteLlm__SyncLeaseRenewal"] = "00:00:01",
-            ["LiteLlm__InitialBackoff"] = "00:00:00.200",
-            ["LiteLlm__MaxBackoff"] = "00:00:02",
-            ["LiteLlm__DriftCheckInterval"] = "00:00:03",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
+        var environment = MamaProcess.SyncingEnvironment("postgres", _database.ConnectionString, Emulator.BaseUrl);
+        return await MamaProcess.StartAsync(folder, environment);
     }
 
-    private static async Task<HttpClient> SignInAsync(MamaProcess host)
-    {
-        var client = host.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(60);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", (await MamaApp.TokenAsync(client, "admin", MamaApp.SuperAdminPassword)).AccessToken);
-        return client;
-    }
 
     private static async Task CreateAsync(HttpClient admin, IEnumerable<string> ids) =>
         await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id, "org-" + id[^4..], ["gpt-4o"])), allowUnknownModels: true);
