@@ -162,7 +162,7 @@ public sealed class KeySync(
 
     /// <summary>
     /// Whether mama may take over a key it found by its value: a key it manages already (its own, perhaps renamed in
-    /// LiteLLM's UI), or one under the user's alias (issue 11's adoption). A key under another alias, or under none, is
+    /// LiteLLM's UI), or one under the user's alias (adoption). A key under another alias, or under none, is
     /// someone else's: knowing its value is no right to rewrite its alias, owner and models.
     /// </summary>
     public static bool MayAdopt(LiteLlmKey key, string alias) => key.IsManagedByMama || key.KeyAlias == alias;
@@ -372,7 +372,7 @@ public sealed class KeySync(
 
     /// <summary>
     /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked. Without
-    /// <paramref name="options"/> the spec has no owner or key type (enough to compare, not to create).
+    /// <paramref name="options"/> the spec has the default owner and no key type (enough to compare, not to create).
     /// </summary>
     public static KeySpec SpecOf(User user, LiteLlmOptions? options = null) => new(
         user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0,
