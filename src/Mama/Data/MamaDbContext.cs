@@ -2,8 +2,10 @@ using Mama.Admins;
 using Mama.ApiClients;
 using Mama.Audit;
 using Mama.LiteLlm;
+using Mama.Rotation;
 using Mama.Sessions;
 using Mama.Users;
+using Mama.Webhooks;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -26,6 +28,11 @@ public abstract class MamaDbContext(DbContextOptions options)
     public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
     public DbSet<JobLease> JobLeases => Set<JobLease>();
     public DbSet<ProxyStateRow> ProxyState => Set<ProxyStateRow>();
+    public DbSet<KeyRotation> KeyRotations => Set<KeyRotation>();
+    public DbSet<KeyRotationItem> KeyRotationItems => Set<KeyRotationItem>();
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+    public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -95,6 +102,17 @@ public abstract class MamaDbContext(DbContextOptions options)
             user.Property(u => u.SyncState).HasConversion<string>().HasMaxLength(16);
             user.Property(u => u.SyncError).HasMaxLength(1000);
             user.Property(u => u.SyncLeaseOwner).HasMaxLength(64);
+            user.Property(u => u.NextKeyHash).HasMaxLength(64);
+            user.Property(u => u.NextKeyEncryptionKeyId).HasMaxLength(64);
+            user.Property(u => u.NextKeyLastFour).HasMaxLength(4);
+            user.Property(u => u.PreviousKeyHash).HasMaxLength(64);
+            user.Property(u => u.PreviousKeyEncryptionKeyId).HasMaxLength(64);
+            user.Property(u => u.PreviousKeyLastFour).HasMaxLength(4);
+            user.Property(u => u.RotationId).HasMaxLength(32);
+            // The revocations due, and the rotation filter of the list.
+            user.HasIndex(u => u.PreviousKeyExpiresAt);
+            user.HasIndex(u => u.RotationId);
+            user.HasIndex(u => u.ExpiresAt);
             user.Property(u => u.Version).IsConcurrencyToken();
             user.HasMany(u => u.AllowedModels).WithOne().HasForeignKey(m => m.UserDbId).OnDelete(DeleteBehavior.Cascade);
             user.HasMany(u => u.AllowedServices).WithOne().HasForeignKey(s => s.UserDbId).OnDelete(DeleteBehavior.Cascade);
@@ -137,6 +155,56 @@ public abstract class MamaDbContext(DbContextOptions options)
             audit.Property(a => a.Reason).HasMaxLength(1000);
             audit.Property(a => a.Ip).HasMaxLength(64);
             audit.Property(a => a.TraceId).HasMaxLength(64);
+        });
+
+        builder.Entity<KeyRotation>(rotation =>
+        {
+            rotation.ToTable("key_rotations");
+            rotation.Property(r => r.Id).HasMaxLength(32);
+            rotation.Property(r => r.CreatedBy).HasMaxLength(200);
+            rotation.Property(r => r.Trigger).HasMaxLength(16);
+            rotation.HasIndex(r => r.CreatedAt);
+        });
+        builder.Entity<KeyRotationItem>(item =>
+        {
+            item.ToTable("key_rotation_items");
+            item.HasKey(i => new { i.RotationId, i.UserDbId });
+            item.HasIndex(i => i.UserDbId);
+            item.Property(i => i.RotationId).HasMaxLength(32);
+            item.Property(i => i.UserId).HasMaxLength(128);
+            item.Property(i => i.State).HasMaxLength(16);
+            item.Property(i => i.Error).HasMaxLength(1000);
+            item.HasOne<KeyRotation>().WithMany().HasForeignKey(i => i.RotationId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<WebhookEndpoint>(endpoint =>
+        {
+            endpoint.ToTable("webhook_endpoints");
+            endpoint.Property(e => e.Url).HasMaxLength(2000);
+            endpoint.Property(e => e.Events).HasMaxLength(500);
+            endpoint.Property(e => e.SecretEncryptionKeyId).HasMaxLength(64);
+            endpoint.Property(e => e.CreatedBy).HasMaxLength(200);
+        });
+        builder.Entity<WebhookEvent>(e =>
+        {
+            e.ToTable("webhook_events");
+            e.HasIndex(x => x.MessageId).IsUnique();
+            e.HasIndex(x => x.DispatchedAt);
+            e.Property(x => x.MessageId).HasMaxLength(40);
+            e.Property(x => x.Type).HasMaxLength(64);
+        });
+        builder.Entity<WebhookDelivery>(delivery =>
+        {
+            delivery.ToTable("webhook_deliveries");
+            // One delivery per event and endpoint, so a fan-out repeated after a crash adds nothing.
+            delivery.HasIndex(d => new { d.EventId, d.EndpointId }).IsUnique();
+            delivery.HasIndex(d => new { d.State, d.NextAttemptAt });
+            delivery.HasIndex(d => d.EndpointId);
+            delivery.Property(d => d.State).HasMaxLength(16);
+            delivery.Property(d => d.LastError).HasMaxLength(1000);
+            delivery.Property(d => d.LeaseOwner).HasMaxLength(64);
+            delivery.HasOne<WebhookEvent>().WithMany().HasForeignKey(d => d.EventId).OnDelete(DeleteBehavior.Cascade);
+            delivery.HasOne<WebhookEndpoint>().WithMany().HasForeignKey(d => d.EndpointId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 }

@@ -76,6 +76,33 @@ public sealed class User
     /// </summary>
     public DateTimeOffset? MintRequestedAt { get; set; }
 
+    /// <summary>
+    /// The key being rotated in (issue 12), generated and stored encrypted before any call to the proxy; set from the
+    /// rotation's start until the write that makes it current (the "swap"), which happens only once it is live.
+    /// Lookups never return it while it is here.
+    /// </summary>
+    public byte[]? NextKeyCiphertext { get; set; }
+    public string? NextKeyEncryptionKeyId { get; set; }
+    public string? NextKeyHash { get; set; }
+    public string? NextKeyLastFour { get; set; }
+
+    /// <summary>The key a rotation replaced, still working on the proxy until <see cref="PreviousKeyExpiresAt"/>; then deleted and verified gone.</summary>
+    public byte[]? PreviousKeyCiphertext { get; set; }
+    public string? PreviousKeyEncryptionKeyId { get; set; }
+    public string? PreviousKeyHash { get; set; }
+    public string? PreviousKeyLastFour { get; set; }
+    public DateTimeOffset? PreviousKeyExpiresAt { get; set; }
+
+    /// <summary>The rotation operation running for this user, from its start until the new key is current; a second one is refused (409).</summary>
+    public string? RotationId { get; set; }
+    /// <summary>The grace window of the running rotation: how long the replaced key keeps working after the new one is live.</summary>
+    public TimeSpan? RotationGrace { get; set; }
+
+    /// <summary>When the key ends (optional): from then on the key is blocked on the proxy and lookups say <c>expired</c>.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>The <see cref="ExpiresAt"/> a <c>key.expiring</c> notice was queued for, so it goes out once per expiry date.</summary>
+    public DateTimeOffset? ExpiryWarnedFor { get; set; }
+
     /// <summary>Bumped on every change of desired state; a sync only marks "synced" the version it pushed.</summary>
     public long Version { get; set; }
 }

@@ -83,7 +83,7 @@ public sealed partial class UserService
         return ToResponse(user) with { Key = key };
     }
 
-    private static SyncState? CheckSync(string? sync, Dictionary<string, string[]> errors)
+    internal static SyncState? CheckSync(string? sync, Dictionary<string, string[]> errors)
     {
         if (sync is not { Length: > 0 }) return null;
         if (sync is "synced" or "pending" or "error" or "conflict") return Enum.Parse<SyncState>(sync, ignoreCase: true);
@@ -92,7 +92,7 @@ public sealed partial class UserService
     }
 
     /// <summary>The users the list filters keep: what both the list and the export read.</summary>
-    private static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync)
+    internal static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync, bool rotating = false)
     {
         var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
         if (!string.IsNullOrWhiteSpace(search))
@@ -108,6 +108,8 @@ public sealed partial class UserService
         if (!string.IsNullOrEmpty(model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == model));
         if (!string.IsNullOrEmpty(service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == service));
         if (sync is { } state) users = users.Where(u => u.SyncState == state);
+        // Rotating: the new key is not live yet, or the replaced one still works (its grace window).
+        if (rotating) users = users.Where(u => u.RotationId != null || u.PreviousKeyExpiresAt != null);
         return users;
     }
 

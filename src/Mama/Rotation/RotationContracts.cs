@@ -1,0 +1,20 @@
+namespace Mama.Rotation;
+
+/// <summary>The list's filters; an empty filter is every user.</summary>
+public sealed record RotationFilter(string? Search, string? Organization, string? Model, string? Service, string? Sync);
+
+/// <param name="UserIds">The users to rotate; or give <paramref name="Filter"/> (not both).</param>
+/// <param name="Grace">How long the replaced key keeps working: ISO 8601 (<c>PT24H</c>), <c>hh:mm:ss</c>, or a number with s, m, h or d; <c>0</c> revokes it at once. Default <c>Mama:Rotation:DefaultGrace</c>.</param>
+/// <param name="DryRun">Only count the users it would rotate.</param>
+public sealed record RotateRequest(IReadOnlyList<string>? UserIds, RotationFilter? Filter, string? Grace, bool DryRun = false);
+
+public sealed record RotateResponse(string? RotationId, int Total, TimeSpan Grace, bool DryRun, string? StatusUrl);
+
+public sealed record RotationFailure(string UserId, string State, string? Error);
+
+/// <param name="Done">Users whose new key is live (and current), including those whose replaced key is already revoked.</param>
+/// <param name="Failures">Users whose step failed, with the reason (at most 100); they are retried in the background.</param>
+public sealed record RotationProgress(
+    string RotationId, DateTimeOffset CreatedAt, string CreatedBy, string Trigger, TimeSpan Grace,
+    int Total, int Pending, int Done, int Revoked, int Failed, int Skipped, IReadOnlyList<RotationFailure> Failures,
+    bool Finished, DateTimeOffset? FinishedAt);

@@ -1,0 +1,149 @@
+using System.Security.Cryptography;
+using Mama.Audit;
+using Mama.Data;
+using Mama.Http;
+using Mama.LiteLlm;
+using Mama.Security;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Mama.Rotation;
+
+/// <summary>
+/// Starts key rotations and reports their progress, for the API and the UI alike. Starting one commits, in one
+/// transaction, each user's new key (encrypted, in the "next" slot), the operation and its items, and the
+/// <c>key.rotate.start</c> event; the sync (<see cref="KeySync"/>) then makes each new key live, swaps it in, and
+/// revokes the replaced key when its grace window ends.
+/// </summary>
+public sealed class RotationService(
+    IDbContextFactory<MamaDbContext> dbFactory,
+    KeyProtector protector,
+    KeyReconciler reconciler,
+    AuditLog audit,
+    IOptions<RotationOptions> options,
+    TimeProvider clock)
+{
+    public const string Action = "key.rotate.start";
+
+    public async Task<RotateResponse> StartAsync(RotateRequest request, Actor actor, CancellationToken ct, string trigger = RotationTriggers.Request)
+    {
+        var grace = CheckGrace(request.Grace);
+        if (request.UserIds is not null && request.Filter is not null)
+            throw ProblemException.BadRequest("Give either user_ids or filter, not both.");
+        if (request.UserIds is null && request.Filter is null)
+            throw ProblemException.BadRequest("Give user_ids, or a filter (an empty filter {} rotates every user).");
+        var ids = request.UserIds is null ? null : UserValidation.RequireUserIds(request.UserIds);
+        var errors = new Dictionary<string, string[]>();
+        var sync = UserService.CheckSync(request.Filter?.Sync, errors);
+        if (errors.Count > 0) throw ProblemException.Validation(errors.ToDictionary(e => "filter." + e.Key, e => e.Value));
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var query = ids is not null
+            ? db.KeyUsers.Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
+            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync);
+        var users = await query.AsTracking().OrderBy(u => u.Id).ToListAsync(ct);
+        var targets = users.ConvertAll(u => u.UserId);
+        if (ids is not null && users.Count != ids.Count)
+        {
+            var found = targets.ToHashSet(StringComparer.Ordinal);
+            var missing = ids.Where(id => !found.Contains(id)).ToList();
+            await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 404, ids, new { not_found = missing }, "unknown user IDs"), ct);
+            throw new ProblemException(404, "Not found", $"{missing.Count} user IDs do not exist; nothing was rotated: {string.Join(", ", missing.Take(50))}{(missing.Count > 50 ? ", …" : "")}.")
+            {
+                Extensions = { ["not_found"] = missing },
+            };
+        }
+        if (users.FirstOrDefault(u => u.RotationId is not null) is { } running)
+        {
+            var busy = users.Where(u => u.RotationId is not null).Select(u => u.UserId).ToList();
+            await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets, new { rotating = busy, rotation_id = running.RotationId }, "already rotating"), ct);
+            throw RotatingConflict(running.RotationId!, busy);
+        }
+        if (request.DryRun)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "key.rotate.dry_run", AuditResult.Success, 200, targets.Count <= 1000 ? targets : [], new { total = users.Count, grace = GraceParser.Format(grace) }), ct);
+            return new RotateResponse(null, users.Count, grace, DryRun: true, null);
+        }
+        if (users.Count == 0) throw ProblemException.BadRequest("No user matches; nothing was rotated.");
+
+        var now = clock.GetUtcNow();
+        var rotation = new KeyRotation { Id = NewId(), CreatedAt = now, CreatedBy = actor.Name, Grace = grace, Trigger = trigger, Total = users.Count };
+        db.KeyRotations.Add(rotation);
+        foreach (var user in users)
+        {
+            var key = KeyProtector.NewLiteLlmKey();
+            user.NextKeyCiphertext = protector.Protect(key, user.UserId);
+            user.NextKeyEncryptionKeyId = protector.CurrentKeyId;
+            user.NextKeyHash = LiteLlmClient.HashKey(key);
+            user.NextKeyLastFour = key[^4..];
+            user.RotationId = rotation.Id;
+            user.RotationGrace = grace;
+            // Rotating an expired key unblocks it: the new key starts a new life.
+            user.ExpiresAt = user.ExpiresAt <= now ? null : user.ExpiresAt;
+            user.SyncState = SyncState.Pending;
+            user.SyncError = null;
+            user.SyncAttempts = 0;
+            user.NextSyncAt = now;
+            user.Version++;
+            db.KeyRotationItems.Add(new KeyRotationItem { RotationId = rotation.Id, UserDbId = user.Id, UserId = user.UserId });
+        }
+        audit.Stage(db, new AuditEntry(actor, Action, AuditResult.Success, 202, targets,
+            new { rotation_id = rotation.Id, grace = GraceParser.Format(grace), total = users.Count, trigger }));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Another request changed or started rotating one of these users between the read and this write.
+            await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets, new { total = users.Count }, "changed meanwhile"), ct);
+            await using var again = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            var userIds = users.ConvertAll(u => u.Id);
+            var other = await again.KeyUsers.AsNoTracking().Where(u => userIds.Contains(u.Id) && u.RotationId != null)
+                .Select(u => new { u.UserId, u.RotationId }).ToListAsync(CancellationToken.None);
+            throw other.Count > 0
+                ? RotatingConflict(other[0].RotationId!, other.ConvertAll(o => o.UserId))
+                : ProblemException.Conflict("Some of these users changed while the rotation was being started; nothing was rotated. Try again.");
+        }
+        reconciler.Wake();
+        return new RotateResponse(rotation.Id, users.Count, grace, DryRun: false, $"/api/v1/rotations/{rotation.Id}");
+    }
+
+    public async Task<RotationProgress> GetAsync(string rotationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rotation = await db.KeyRotations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == rotationId, ct)
+                       ?? throw ProblemException.NotFound($"No rotation '{rotationId}'.");
+        var counts = await db.KeyRotationItems.Where(i => i.RotationId == rotationId).GroupBy(i => i.State)
+            .Select(g => new { State = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.State, g => g.Count, ct);
+        int Count(string state) => counts.GetValueOrDefault(state);
+        var failures = await db.KeyRotationItems.AsNoTracking().Where(i => i.RotationId == rotationId && i.State == RotationItemStates.Failed)
+            .OrderBy(i => i.UserId).Take(100).Select(i => new RotationFailure(i.UserId, i.State, i.Error)).ToListAsync(ct);
+        var (pending, live, revoked) = (Count(RotationItemStates.Pending), Count(RotationItemStates.Live), Count(RotationItemStates.Revoked));
+        var finished = pending == 0 && live == 0 && Count(RotationItemStates.Failed) == 0;
+        DateTimeOffset? finishedAt = finished
+            ? await db.KeyRotationItems.Where(i => i.RotationId == rotationId).MaxAsync(i => i.RevokedAt ?? i.LiveAt, ct)
+            : null;
+        return new RotationProgress(rotation.Id, rotation.CreatedAt, rotation.CreatedBy, rotation.Trigger, rotation.Grace,
+            rotation.Total, pending, live + revoked, revoked, Count(RotationItemStates.Failed), Count(RotationItemStates.Skipped), failures, finished, finishedAt);
+    }
+
+    private TimeSpan CheckGrace(string? text)
+    {
+        if (text is null) return options.Value.DefaultGrace;
+        if (!GraceParser.TryParse(text, out var grace))
+            throw ProblemException.Validation("grace", "Must be a duration: 0, ISO 8601 (PT24H), hh:mm:ss, or a number with s, m, h or d (24h).");
+        if (grace > options.Value.MaxGrace)
+            throw ProblemException.Validation("grace", $"At most {GraceParser.Format(options.Value.MaxGrace)} (Mama:Rotation:MaxGrace).");
+        return grace;
+    }
+
+    public static ProblemException RotatingConflict(string rotationId, IReadOnlyList<string> userIds) =>
+        new(409, "Conflict", $"{userIds.Count} of these users are being rotated by {rotationId} already: {string.Join(", ", userIds.Take(20))}{(userIds.Count > 20 ? ", …" : "")}. Wait for it to finish.")
+        {
+            Extensions = { ["rotation_id"] = rotationId, ["rotating"] = userIds },
+        };
+
+    private static string NewId() => "rot_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(13));
+}
