@@ -35,6 +35,12 @@ public sealed record UserResponse(
     string SyncState,
     string? SyncError,
     DateTimeOffset? LastSyncedAt,
+    // Key expiry: when the key ends, and whether it has (then it is blocked on the proxy).
+    DateTimeOffset? ExpiresAt = null,
+    bool Expired = false,
+    // Rotation: the operation making a new key live, and until when the replaced key still works (the rotating badge).
+    string? RotationId = null,
+    DateTimeOffset? PreviousKeyExpiresAt = null,
     // The full key only in the audited single-user read; lists carry the preview alone.
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Key = null);
 

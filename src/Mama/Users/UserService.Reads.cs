@@ -117,7 +117,8 @@ public sealed partial class UserService
     public static UserResponse ToResponse(User u) => new(
         u.UserId, u.Organization, "sk-…" + u.KeyLastFour, u.Models, u.Services,
         u.ExtraInfo, u.CreatedAt, u.CreatedBy, u.UpdatedAt, u.UpdatedBy,
-        u.SyncState.Name(), u.SyncError, u.LastSyncedAt);
+        u.SyncState.Name(), u.SyncError, u.LastSyncedAt,
+        u.ExpiresAt, u.ExpiresAt <= DateTimeOffset.UtcNow, u.RotationId, u.PreviousKeyExpiresAt);
 
     [GeneratedRegex(@"[\\%_]")]
     private static partial Regex LikeEscape();
