@@ -54,15 +54,16 @@ public sealed class KeyMinting(
     /// The proxy's row of the user's stored key when the proxy has it (the caller brings it to the spec); otherwise mints
     /// a key with the spec, stores it, and returns null. <paramref name="refusal"/>: the proxy has just refused the
     /// stored key's value, so it lacks it; once the mint succeeds, the refusal is remembered as the proxy's mode.
+    /// <paramref name="slot"/>: the current key, or the key a rotation brings in (stored in the next slot, not yet current).
     /// </summary>
-    public async Task<LiteLlmKey?> EnsureAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct, LiteLlmException? refusal = null)
+    public async Task<LiteLlmKey?> EnsureAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct, LiteLlmException? refusal = null, KeySlot slot = KeySlot.Current)
     {
-        if (refusal is null && await liteLlm.GetKeyByHashAsync(user.KeyHash, ct) is { } existing)
+        if (refusal is null && await liteLlm.GetKeyByHashAsync(HashIn(user, slot), ct) is { } existing)
         {
             if (user.MintRequestedAt is not null) await ClearIntentAsync(user, leaseToken, ct);
             return existing;
         }
-        await MintAsync(user, leaseToken, spec, ct);
+        await MintAsync(user, leaseToken, spec, slot, ct);
         if (refusal is not null)
         {
             logger.LogWarning("LiteLLM refuses key values chosen by mama ({Reason}); from now on the proxy mints every new key", refusal.Message);
@@ -75,14 +76,17 @@ public sealed class KeyMinting(
     public Task RemoveUnfinishedAsync(User user, CancellationToken ct) =>
         user.MintRequestedAt is null ? Task.CompletedTask : RemoveLeftoversAsync(user, ct);
 
-    private async Task MintAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct)
+    private static string HashIn(User user, KeySlot slot) => slot == KeySlot.Next ? user.NextKeyHash! : user.KeyHash;
+
+    private async Task MintAsync(User user, string leaseToken, KeySpec spec, KeySlot slot, CancellationToken ct)
     {
         var interrupted = user.MintRequestedAt is not null;
         if (interrupted) await RemoveLeftoversAsync(user, ct);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // Only the lease holder writes, and only over the key it read: an import or another mint meanwhile wins.
-        var mine = db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken && u.KeyHash == user.KeyHash);
+        var mine = db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken);
+        mine = slot == KeySlot.Next ? mine.Where(u => u.NextKeyHash == user.NextKeyHash) : mine.Where(u => u.KeyHash == user.KeyHash);
         var requestedAt = clock.GetUtcNow();
         if (await mine.ExecuteUpdateAsync(s => s.SetProperty(u => u.MintRequestedAt, requestedAt), ct) == 0) throw Lost();
 
@@ -100,13 +104,21 @@ public sealed class KeyMinting(
 
         // The proxy holds the key now: store it even if the caller has given up meanwhile.
         var (ciphertext, keyId, hash, lastFour) = (protector.Protect(key, user.UserId), protector.CurrentKeyId, LiteLlmClient.HashKey(key), key[^4..]);
-        var stored = await mine.ExecuteUpdateAsync(s => s
-            .SetProperty(u => u.KeyCiphertext, ciphertext)
-            .SetProperty(u => u.KeyEncryptionKeyId, keyId)
-            .SetProperty(u => u.KeyHash, hash)
-            .SetProperty(u => u.KeyLastFour, lastFour)
-            .SetProperty(u => u.KeyLiveAt, clock.GetUtcNow()) // the proxy's answer is the proof that it holds this key
-            .SetProperty(u => u.MintRequestedAt, (DateTimeOffset?)null), CancellationToken.None);
+        // A rotation's key goes into the next slot: it becomes current (and returned by lookups) only at the swap.
+        var stored = slot == KeySlot.Next
+            ? await mine.ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.NextKeyCiphertext, ciphertext)
+                .SetProperty(u => u.NextKeyEncryptionKeyId, keyId)
+                .SetProperty(u => u.NextKeyHash, hash)
+                .SetProperty(u => u.NextKeyLastFour, lastFour)
+                .SetProperty(u => u.MintRequestedAt, (DateTimeOffset?)null), CancellationToken.None)
+            : await mine.ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.KeyCiphertext, ciphertext)
+                .SetProperty(u => u.KeyEncryptionKeyId, keyId)
+                .SetProperty(u => u.KeyHash, hash)
+                .SetProperty(u => u.KeyLastFour, lastFour)
+                .SetProperty(u => u.KeyLiveAt, clock.GetUtcNow()) // the proxy's answer is the proof that it holds this key
+                .SetProperty(u => u.MintRequestedAt, (DateTimeOffset?)null), CancellationToken.None);
         if (stored == 0)
         {
             // The intent stays set: whoever holds the user now deletes this key by its alias and mints again.
@@ -115,12 +127,12 @@ public sealed class KeyMinting(
         }
     }
 
-    /// <summary>Deletes the mama-managed keys under the user's alias other than the stored one: what an interrupted mint left.</summary>
+    /// <summary>Deletes the mama-managed keys under the user's alias other than the stored ones (current, next): what an interrupted mint left.</summary>
     private async Task RemoveLeftoversAsync(User user, CancellationToken ct)
     {
         foreach (var key in await liteLlm.KeysWithAliasAsync(user.UserId, ct))
         {
-            if (!key.IsManagedByMama || key.Token == user.KeyHash) continue;
+            if (!key.IsManagedByMama || key.Token == user.KeyHash || key.Token == user.NextKeyHash) continue;
             await liteLlm.DeleteKeyByHashAsync(key.Token!, ct);
             logger.LogInformation("Deleted a key of user {UserId} that an interrupted mint left on the proxy", user.UserId);
         }
@@ -135,3 +147,6 @@ public sealed class KeyMinting(
 
     private static LiteLlmException Lost() => new("The sync lease was lost; its new holder finishes this user.", null, transient: true);
 }
+
+/// <summary>Where a minted key is stored: as the user's key, or as the key a rotation brings in.</summary>
+public enum KeySlot { Current, Next }

@@ -97,7 +97,9 @@ public sealed class KeyReconciler(
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             var due = await db.KeyUsers.AsNoTracking()
                 // A user in conflict waits for an admin: a retry would meet the same key under its alias.
-                .Where(u => ((u.SyncState != SyncState.Synced && u.SyncState != SyncState.Conflict) || u.DeletedAt != null)
+                // A replaced key whose grace has ended is revoked by the sync, synced user or not.
+                .Where(u => ((u.SyncState != SyncState.Synced && u.SyncState != SyncState.Conflict) || u.DeletedAt != null
+                             || (u.PreviousKeyExpiresAt != null && u.PreviousKeyExpiresAt <= now && u.SyncState == SyncState.Synced))
                             && (u.NextSyncAt == null || u.NextSyncAt <= now)
                             && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
                 .OrderBy(u => u.Id).Select(u => u.Id).Take(Batch).ToListAsync(ct);
@@ -144,8 +146,12 @@ public sealed class KeyReconciler(
         foreach (var user in users)
         {
             managed.Remove(user.KeyHash, out var onProxy);
-            // Users with a change in flight belong to the normal sync, not to the repair.
-            if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now) continue;
+            // A rotation's new key and the key it replaced are known keys, not orphans.
+            if (user.NextKeyHash is not null) managed.Remove(user.NextKeyHash);
+            if (user.PreviousKeyHash is not null) managed.Remove(user.PreviousKeyHash);
+            // Users with a change in flight belong to the normal sync, not to the repair; so do rotating ones.
+            if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now
+                || user.NextKeyHash is not null || user.PreviousKeyHash is not null) continue;
             if (onProxy is not null && KeySync.SpecOf(user, options.Value).Differences(onProxy).Count == 0) continue;
             // A candidate only: the repair re-reads the user and the key under the user's lease before it pushes.
             if (await sync.RepairAsync(user.Id, ct) is not { } repair) continue;

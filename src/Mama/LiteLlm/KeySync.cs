@@ -26,11 +26,12 @@ public sealed record RepairOutcome(string UserId, string Repair, IReadOnlyList<s
 /// while it runs; the desired state pushed is the one read under the lease, and the result is recorded, per
 /// user as it finishes, only by the lease's holder and only for the version it pushed.
 /// </summary>
-public sealed class KeySync(
+public sealed partial class KeySync(
     IDbContextFactory<MamaDbContext> dbFactory,
     LiteLlmClient liteLlm,
     KeyProtector protector,
     KeyMinting minting,
+    KeyRotationSteps rotation,
     Leases leases,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
@@ -114,7 +115,7 @@ public sealed class KeySync(
         {
             var user = await ReadAsync(id, ct);
             if (user is null) return null;
-            if (!force && user.SyncState == SyncState.Synced && user.DeletedAt is null)
+            if (!force && user.SyncState == SyncState.Synced && user.DeletedAt is null && user.NextKeyHash is null && !RevocationDue(user))
                 return new SyncOutcome(user.UserId, SyncOutcome.Synced); // another worker finished it before this one took the lease
 
             Result result;
@@ -152,7 +153,11 @@ public sealed class KeySync(
         return ids.Where(names.ContainsKey).Select(id => new SyncOutcome(names[id], SyncOutcome.Pending, why)).ToList();
     }
 
-    private enum ResultKind { Synced, Deleted, Failed, Conflict }
+    /// <summary>The user's replaced key has reached the end of its grace window.</summary>
+    private bool RevocationDue(User user) => user.PreviousKeyExpiresAt <= clock.GetUtcNow();
+
+    /// <summary>Swapped: a rotation's new key is live and becomes current. Revoked: the replaced key is gone.</summary>
+    private enum ResultKind { Synced, Deleted, Failed, Conflict, Swapped, Revoked }
 
     /// <summary>Said on the user in words; the proxy's own message would name only the alias.</summary>
     public const string ConflictReason = "The proxy holds another key under this alias; resolve by replacing it with mama's key or importing its value.";
@@ -183,12 +188,29 @@ public sealed class KeySync(
         {
             if (user.DeletedAt is not null)
             {
-                await liteLlm.DeleteKeyByHashAsync(user.KeyHash, ct);
+                // Every key the user has: a rotation's new key and the replaced one as well as the current one.
+                foreach (var hash in new[] { user.KeyHash, user.NextKeyHash, user.PreviousKeyHash }.OfType<string>())
+                    await liteLlm.DeleteKeyByHashAsync(hash, ct);
                 await minting.RemoveUnfinishedAsync(user, ct);
                 return new Result(ResultKind.Deleted);
             }
+            var spec = SpecOf(user, options.Value);
+            if (user.NextKeyHash is not null)
+            {
+                await rotation.AdvanceAsync(user, leaseToken, spec, ct);
+                return new Result(ResultKind.Swapped);
+            }
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            await EnsureOrMintAsync(user, key, leaseToken, SpecOf(user, options.Value), ct);
+            await EnsureOrMintAsync(user, key, leaseToken, spec, ct);
+            if (user.PreviousKeyHash is { } previous)
+            {
+                if (RevocationDue(user))
+                {
+                    await rotation.RevokeAsync(previous, ct);
+                    return new Result(ResultKind.Revoked);
+                }
+                await rotation.UpdatePreviousAsync(previous, spec, ct); // during the grace, the replaced key gets every edit too
+            }
             return new Result(ResultKind.Synced);
         }
         catch (KeyHeldElsewhereException)
@@ -226,9 +248,24 @@ public sealed class KeySync(
         var mine = db.KeyUsers.Where(u => u.Id == id && u.SyncLeaseOwner == token && u.Version == version);
         SyncOutcome outcome;
         int recorded;
-        if (result.Kind == ResultKind.Deleted)
+        if (result.Kind == ResultKind.Swapped)
+        {
+            // No grace: the lease is kept, and the caller's next round revokes the replaced key at once.
+            var revokeNow = user.RotationGrace is not { } grace || grace <= TimeSpan.Zero;
+            if (await rotation.RecordSwapAsync(user, token, keepLease: revokeNow))
+                return revokeNow ? (null, true) : (new SyncOutcome(user.UserId, SyncOutcome.Synced), true);
+            recorded = 0;
+            outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
+        }
+        else if (result.Kind == ResultKind.Revoked)
+        {
+            recorded = await rotation.RecordRevokedAsync(user, token) ? 1 : 0;
+            outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
+        }
+        else if (result.Kind == ResultKind.Deleted)
         {
             recorded = await mine.ExecuteDeleteAsync(none);
+            if (recorded == 1) await rotation.RecordDeletedAsync(id);
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Deleted);
         }
         else if (result.Kind == ResultKind.Synced)
@@ -254,6 +291,7 @@ public sealed class KeySync(
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)
                 .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Conflict, result.Error);
+            if (recorded == 1) await rotation.RecordFailureAsync(user, result.Error!, permanent: true);
         }
         else
         {
@@ -268,47 +306,11 @@ public sealed class KeySync(
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)
                 .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
             outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+            if (recorded == 1) await rotation.RecordFailureAsync(user, message, permanent: !result.Transient);
         }
         if (recorded == 1) return (outcome, true);
         var held = await db.KeyUsers.AnyAsync(u => u.Id == id && u.SyncLeaseOwner == token, none);
         return (null, held);
-    }
-
-    /// <summary>
-    /// The drift repair of one user, through the same lease as a sync: the user is re-read under it and repaired only
-    /// if it is still synced (a pending change belongs to the sync), against the proxy's row as it is now. Null when
-    /// there was nothing to repair or another worker holds the user.
-    /// </summary>
-    public async Task<RepairOutcome?> RepairAsync(long id, CancellationToken ct)
-    {
-        await using var lease = await leases.TryTakeUserAsync(id, ct);
-        if (lease is null) return null;
-        using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
-        var user = await ReadAsync(id, ct);
-        if (user is null || user.DeletedAt is not null || user.SyncState != SyncState.Synced) return null;
-        var spec = SpecOf(user, options.Value);
-        IReadOnlyList<string> differences = [];
-        try
-        {
-            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            var existing = await liteLlm.GetKeyByHashAsync(user.KeyHash, work.Token);
-            differences = existing is null ? ["key"] : spec.Differences(existing);
-            if (differences.Count == 0) return null;
-            await EnsureOrMintAsync(user, key, lease.Token, spec, work.Token, existing);
-            return new RepairOutcome(user.UserId, existing is null ? "recreated" : "updated", differences);
-        }
-        catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
-        {
-            return null;
-        }
-        catch (LiteLlmException e)
-        {
-            return new RepairOutcome(user.UserId, differences.Contains("key") ? "recreated" : "updated", differences, e.Status ?? 503, e.Message);
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return null; // the sync reports an unreadable key; a repair cannot help
-        }
     }
 
     /// <summary>

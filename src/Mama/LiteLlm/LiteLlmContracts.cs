@@ -17,7 +17,8 @@ public sealed record LiteLlmModelList([property: JsonPropertyName("data")] IRead
 public sealed record KeyRequest
 {
     [JsonPropertyName("key")] public required string Key { get; init; }
-    [JsonPropertyName("key_alias")] public required string KeyAlias { get; init; }
+    /// <summary>Null is sent as an explicit <c>null</c>, which LiteLLM writes through: it takes a key off its alias.</summary>
+    [JsonPropertyName("key_alias")] public required string? KeyAlias { get; init; }
     [JsonPropertyName("user_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? UserId { get; init; }
     [JsonPropertyName("models")] public required IReadOnlyList<string> Models { get; init; }
     [JsonPropertyName("metadata")] public required JsonObject Metadata { get; init; }
@@ -63,6 +64,8 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
     public const string ManagedByField = "managed_by";
     public const string ManagedByValue = "mama";
     public const string OrganizationField = "organization";
+    /// <summary>On a key a rotation replaced, the user it belonged to (the alias is the new key's now).</summary>
+    public const string PreviousOfField = "mama_previous_of";
 
     /// <summary>The <c>/key/generate</c> body: the only request that carries the plaintext key.</summary>
     public KeyRequest ToGenerateRequest(string key) => new()
@@ -89,6 +92,17 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
         Metadata = MergedInto(current),
         Blocked = Blocked,
     };
+
+    /// <summary>
+    /// The <c>/key/update</c> body of a key a rotation replaces: taken off the alias (LiteLLM's aliases are unique, and the
+    /// alias belongs to the new key), marked as the user's previous key, and given every edit the current key gets.
+    /// </summary>
+    public KeyRequest ToPreviousKeyUpdateRequest(string hash)
+    {
+        var metadata = MergedInto(default);
+        metadata[PreviousOfField] = Alias;
+        return new KeyRequest { Key = hash, KeyAlias = null, Models = Models, Metadata = metadata, Blocked = Blocked };
+    }
 
     public JsonObject MergedInto(JsonElement current)
     {

@@ -47,6 +47,7 @@ public static class LiteLlmSetup
         services.AddSingleton<ProxyState>();
         services.AddSingleton<KeyMinting>();
         services.AddSingleton<Leases>();
+        services.AddSingleton<KeyRotationSteps>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<KeyReconciler>();
