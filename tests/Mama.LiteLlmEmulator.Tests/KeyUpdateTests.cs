@@ -138,6 +138,25 @@ public sealed class KeyUpdateTests(EmulatorFixture fixture) : IClassFixture<Emul
     }
 
     [Fact]
+    public async Task AnAliasClearedByAnExplicitNullIsFreeForANewKeyAndTheOldKeyStaysWithoutOne()
+    {
+        var old = await NewKeyAsync();
+        var alias = (string)old["key_alias"]!;
+        var taken = await fixture.Admin.PostAsync("/key/generate", new JsonObject { ["key_alias"] = alias });
+        Assert.Equal(HttpStatusCode.BadRequest, taken.Status);
+
+        var cleared = await fixture.Admin.PostAsync("/key/update", new JsonObject { ["key"] = old["key"]!.DeepClone(), ["key_alias"] = null });
+        var successor = await fixture.Admin.PostAsync("/key/generate", new JsonObject { ["key_alias"] = alias });
+
+        Assert.Equal(HttpStatusCode.OK, cleared.Status);
+        Assert.Equal(HttpStatusCode.OK, successor.Status);
+        Assert.Null((await InfoAsync((string)old["key"]!))["key_alias"]);
+        Assert.Equal(alias, (string?)(await InfoAsync((string)successor.Obj["key"]!))["key_alias"]);
+        var back = await fixture.Admin.PostAsync("/key/update", new JsonObject { ["key"] = old["key"]!.DeepClone(), ["key_alias"] = alias });
+        Assert.Equal(HttpStatusCode.BadRequest, back.Status);
+    }
+
+    [Fact]
     public async Task ANegativeMaxBudgetIsABadRequestTypedAuthError()
     {
         var key = (string)(await NewKeyAsync())["key"]!;
