@@ -180,6 +180,35 @@ public abstract class RotationTests(MamaApp app)
     }
 
     [Fact]
+    public async Task AStepTheProxyRefusesMarksTheUserFailedWithTheReasonAuditsItOnceAndTheRetryFinishesIt()
+    {
+        var (admin, _, ids) = await UsersAsync(1);
+        app.LiteLlm.SetRefusal("/key/generate", 422, "Rejected by a policy hook");
+        RotateResponse started;
+        try
+        {
+            started = await admin.RotateAsync(new { user_ids = ids, grace = "0" });
+            await MamaApp.EventuallyAsync(async () =>
+            {
+                await using var db = app.NewDbContext();
+                return await db.KeyUsers.AnyAsync(u => u.UserId == ids[0] && u.SyncAttempts >= 2);
+            }, "the step was refused and retried");
+            var failed = await admin.ProgressAsync(started.RotationId!);
+            Assert.Equal((1, 0, false), (failed.Failed, failed.Pending, failed.Finished));
+            Assert.Contains("Rejected by a policy hook", Assert.Single(failed.Failures).Error);
+        }
+        finally
+        {
+            app.LiteLlm.SetRefusal("/key/generate", null);
+        }
+
+        await admin.UntilAsync(started.RotationId!, p => p.Revoked == 1 && p.Failed == 0 && p.Finished, "the retry finishes the rotation");
+        await using var events = app.NewDbContext();
+        var failures = (await events.RotationEventsAsync(ids)).Where(e => e.Action == KeyRotationSteps.Failed).ToList();
+        Assert.Contains(started.RotationId!, Assert.Single(failures).Detail);
+    }
+
+    [Fact]
     public async Task ADryRunCountsTheUsersAndChangesNothing()
     {
         var organization = NewOrganization();
