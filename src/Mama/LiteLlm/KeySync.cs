@@ -111,6 +111,7 @@ public sealed partial class KeySync(
         if (lease is null)
             return (await PendingAsync([id], "Another worker is syncing this user.")).SingleOrDefault();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+        long? swapped = null; // the version whose swap this worker just recorded: its new key is on the proxy as specified
         for (var round = 1; ; round++)
         {
             var user = await ReadAsync(id, ct);
@@ -121,7 +122,7 @@ public sealed partial class KeySync(
             Result result;
             try
             {
-                result = await PushAsync(user, lease.Token, work.Token);
+                result = await PushAsync(user, lease.Token, work.Token, justSwapped: user.Version == swapped);
             }
             catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
             {
@@ -130,6 +131,7 @@ public sealed partial class KeySync(
             if (lease.IsLost) return new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
 
             var (outcome, held) = await RecordAsync(user, lease.Token, result);
+            swapped = result.Kind == ResultKind.Swapped ? user.Version : null;
             if (outcome is not null || !held)
             {
                 lease.MarkReleased();
@@ -181,8 +183,8 @@ public sealed partial class KeySync(
 
     private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
 
-    /// <summary>The HTTP half of one user's sync: no database writes.</summary>
-    private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct)
+    /// <summary>The HTTP half of one user's sync: no database writes. <paramref name="justSwapped"/>: the current key was made to spec just now.</summary>
+    private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct, bool justSwapped = false)
     {
         try
         {
@@ -200,8 +202,8 @@ public sealed partial class KeySync(
                 await rotation.AdvanceAsync(user, leaseToken, spec, ct);
                 return new Result(ResultKind.Swapped);
             }
-            var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            await EnsureOrMintAsync(user, key, leaseToken, spec, ct);
+            if (!justSwapped)
+                await EnsureOrMintAsync(user, protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId), leaseToken, spec, ct);
             if (user.PreviousKeyHash is { } previous)
             {
                 if (RevocationDue(user))
