@@ -103,6 +103,26 @@ public sealed class RotateKeysDialogTests(SqliteApp app) : IClassFixture<SqliteA
     }
 
     [Fact]
+    public async Task TheProgressIsPolledUntilEveryNewKeyIsLive()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(2);
+        await using var ui = new UiTest(app);
+        var dialog = await ShowAsync(ui, new DialogParameters<RotateKeysDialog> { { d => d.UserIds, ids } });
+        dialog.Act(() => Radio(dialog, "1 hour").Click());
+        dialog.Act(() => RotateButton(dialog, 2).Click());
+        dialog.WaitForAssertion(() => Assert.Contains("of 2 new keys live", dialog.Find("[data-testid=rotation-done]").TextContent), Wait);
+
+        // As the sync's swap records it (it may have done so already): the open dialog reads it at its next poll.
+        await using (var db = app.NewDbContext())
+            await db.KeyRotationItems.Where(i => ids.Contains(i.UserId)).ExecuteUpdateAsync(s => s.SetProperty(i => i.State, RotationItemStates.Live));
+
+        dialog.WaitForAssertion(() => Assert.Equal("2 of 2 new keys live", dialog.Find("[data-testid=rotation-done]").TextContent.Trim()), Wait);
+        Assert.Equal("100", dialog.Find("[data-testid=rotation-progress] [aria-valuenow]").GetAttribute("aria-valuenow"));
+        Assert.Contains("The old keys keep working for 1 hour", dialog.Find("[data-testid=rotation-complete]").TextContent);
+    }
+
+    [Fact]
     public async Task TheListShowsARotatingBadgeWithTheOldKeysEndAndTheRotationFilterKeepsOnlyRotatingUsers()
     {
         var tag = "org-" + Guid.NewGuid().ToString("N")[..10];
