@@ -36,6 +36,25 @@ public abstract class RotationFilterTests(MamaApp app)
         Assert.Equal(new[] { inGrace, rotating }.Order(StringComparer.Ordinal), lines.Skip(1).Select(l => Csv.SplitLine(l)[0]).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task ARotationOfAllMatchingTakesTheRotationFilterToo()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = "rf" + Guid.NewGuid().ToString("N")[..10];
+        var ids = await admin.CreateUsersAsync(3, organization: tag);
+        await using (var db = app.NewDbContext())
+            await db.KeyUsers.Where(u => u.UserId == ids[0]).ExecuteUpdateAsync(s => s.SetProperty(u => u.PreviousKeyExpiresAt, DateTimeOffset.UtcNow.AddHours(1)));
+
+        var counted = await (await admin.PostJsonAsync("/api/v1/users/rotate", new { filter = new { organization = tag, rotation = "in_progress" }, dry_run = true }))
+            .ReadAsync<Mama.Rotation.RotateResponse>();
+        var refused = await (await admin.PostJsonAsync("/api/v1/users/rotate", new { filter = new { organization = tag, rotation = "soon" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(1, counted.Total);
+        Assert.Equal("Must be in_progress.", refused.GetProperty("errors").GetProperty("filter.rotation")[0].GetString());
+        await using var after = app.NewDbContext();
+        Assert.False(await after.KeyUsers.AnyAsync(u => ids.Contains(u.UserId) && u.RotationId != null));
+    }
+
     [Theory]
     [InlineData("/api/v1/users?rotation=done")]
     [InlineData("/api/v1/users?rotation=IN_PROGRESS")]
