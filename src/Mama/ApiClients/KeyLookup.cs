@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Security;
@@ -11,9 +12,13 @@ using Microsoft.Extensions.Options;
 namespace Mama.ApiClients;
 
 public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
-/// <param name="Usable">The key has reached the proxy and is neither blocked (no models) nor in conflict: it works when used.</param>
+/// <param name="Usable">The key has reached the proxy and is neither blocked (no models), expired nor in conflict: it works when used.</param>
+/// <param name="Expired">The user's <c>expires_at</c> has passed: the key is blocked on the proxy until it is extended or rotated.</param>
+/// <param name="PreviousKey">The key a rotation replaced, still working until <paramref name="PreviousKeyExpiresAt"/>; absent outside a grace window.</param>
 public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState,
-    bool Usable);
+    bool Usable, bool Expired = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PreviousKey = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PreviousKeyExpiresAt = null);
 /// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
 public sealed record LookupFailure(string UserId, string Reason);
 public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied, IReadOnlyList<LookupFailure> Failed);
@@ -29,7 +34,7 @@ public sealed class LookupOptions
 /// Registered on SQLite only. There this process is the database's only writer (DESIGN §7), so rows can be cached
 /// until the next write; with PostgreSQL several instances share the database and every lookup reads it.
 /// </param>
-public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, ILogger<KeyLookup> logger, UserTableChanges? changes = null)
+public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, TimeProvider clock, ILogger<KeyLookup> logger, UserTableChanges? changes = null)
     : IDisposable
 {
     private const int MaxIdleReaders = 16;
@@ -96,6 +101,8 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         var denied = new List<string>();
         var failed = new List<LookupFailure>();
         var notLive = legacy ? new List<string>() : null;
+        // Expiry and the grace window are judged now, not when the row was read: a cached row stays right as time passes.
+        var now = clock.GetUtcNow();
         foreach (var id in ids)
         {
             if (!byId.TryGetValue(id, out var row)) notFound.Add(id);
@@ -106,8 +113,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             }
             else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
-            else users.Add(new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name(),
-                User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames)));
+            else users.Add(Answer(row, key, now, legacy));
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
@@ -118,6 +124,18 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
             new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId), notLive, legacy ? invalid : null)), ct);
         return response;
+    }
+
+    private LookedUpUser Answer(Row row, string key, DateTimeOffset now, bool legacy)
+    {
+        var expired = row.ExpiresAt <= now;
+        var usable = User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames) && !expired;
+        var answer = new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name(), usable, expired);
+        // The legacy endpoints hand out the current key only, so the replaced one is not even decrypted for them.
+        if (legacy || !(row.PreviousKeyExpiresAt > now) || row.PreviousKeyCiphertext is null) return answer;
+        var previous = protector.TryUnprotect(row.PreviousKeyCiphertext, row.PreviousKeyEncryptionKeyId ?? "", row.UserId);
+        if (previous is null) logger.LogWarning("The previous key of user {UserId} (encryption key id {KeyId}) cannot be decrypted", row.UserId, row.PreviousKeyEncryptionKeyId);
+        return previous is null ? answer : answer with { PreviousKey = previous, PreviousKeyExpiresAt = row.PreviousKeyExpiresAt };
     }
 
     private static Http.ProblemException SingleProblem(LookupResponse found, string userId, bool legacy) =>
@@ -188,12 +206,14 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? Invalid);
 
-    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive);
+    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive,
+        DateTimeOffset? ExpiresAt, byte[]? PreviousKeyCiphertext, string? PreviousKeyEncryptionKeyId, DateTimeOffset? PreviousKeyExpiresAt);
 
     private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable
     {
         private const string Columns = """
-            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames", "KeyLiveAt" IS NOT NULL FROM "users"
+            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames", "KeyLiveAt" IS NOT NULL,
+                "ExpiresAt", "PreviousKeyCiphertext", "PreviousKeyEncryptionKeyId", "PreviousKeyExpiresAt" FROM "users"
             """;
 
         public static async Task<RowReader> OpenAsync(IDbContextFactory<MamaDbContext> dbFactory, CancellationToken ct)
@@ -229,10 +249,17 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             while (await reader.ReadAsync(ct))
             {
                 var row = new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetString(4),
-                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7), Convert.ToBoolean(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture));
+                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7), Convert.ToBoolean(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture),
+                    Time(reader, 9), reader.IsDBNull(10) ? null : (byte[])reader.GetValue(10), reader.IsDBNull(11) ? null : reader.GetString(11), Time(reader, 12));
                 rows[row.UserId] = row;
             }
         }
+
+        // As EF stores them: UTC ticks on SQLite (it cannot compare DateTimeOffset), timestamptz on PostgreSQL.
+        private DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
+            reader.IsDBNull(ordinal) ? null
+            : sqlite ? new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero)
+            : reader.GetFieldValue<DateTimeOffset>(ordinal);
 
         public void Dispose()
         {

@@ -36,12 +36,13 @@ public sealed class RotationService(
         var ids = request.UserIds is null ? null : UserValidation.RequireUserIds(request.UserIds);
         var errors = new Dictionary<string, string[]>();
         var sync = UserService.CheckSync(request.Filter?.Sync, errors);
+        var rotating = UserService.CheckRotation(request.Filter?.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors.ToDictionary(e => "filter." + e.Key, e => e.Value));
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var query = ids is not null
             ? db.KeyUsers.Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
-            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync);
+            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync, rotating);
         var users = await query.AsTracking().OrderBy(u => u.Id).ToListAsync(ct);
         var targets = users.ConvertAll(u => u.UserId);
         if (ids is not null && users.Count != ids.Count)

@@ -51,5 +51,7 @@ public sealed record EditUsersResponse(IReadOnlyList<UserResponse> Users, IReadO
 public sealed record DeleteUsersResponse(IReadOnlyList<string> Deleted, IReadOnlyList<SyncOutcome> Sync);
 public sealed record UserPage(IReadOnlyList<UserResponse> Items, int Total, int Page, int PageSize);
 
-public sealed record UserQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Sort, string? Order, int? Page, int? PageSize);
+/// <param name="Rotation"><c>in_progress</c>: only users whose new key is not live yet or whose replaced key still works.</param>
+public sealed record UserQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Sort, string? Order, int? Page, int? PageSize,
+    string? Rotation = null);
 public sealed record ResolveConflictResponse(UserResponse User, SyncOutcome Sync);

@@ -16,7 +16,7 @@ public enum UserExportFormat
 }
 
 /// <param name="IncludeKeys">Adds each user's decrypted key: a key disclosure of every user exported.</param>
-public sealed record UserExportQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Format, bool IncludeKeys);
+public sealed record UserExportQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Format, bool IncludeKeys, string? Rotation = null);
 
 /// <param name="Key">Null unless keys were asked for, and then only when the stored key does not decrypt.</param>
 public sealed record UserExportRow(string UserId, string Organization, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo,

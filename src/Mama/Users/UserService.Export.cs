@@ -29,6 +29,7 @@ public sealed partial class UserService
         };
         if (format is null) errors["format"] = ["Must be csv or jsonl."];
         var sync = CheckSync(query.Sync, errors);
+        CheckRotation(query.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
         var export = new UserExport(this, query, format!.Value, sync, actor, clock.GetUtcNow());
@@ -41,7 +42,7 @@ public sealed partial class UserService
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = export.Query;
         // Keyset paging by the primary key: each batch is one index range scan, however deep into the table.
-        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync)
+        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync, q.Rotation == RotationInProgress)
             .Where(u => u.Id > afterId)
             .OrderBy(u => u.Id)
             .Take(ExportBatchSize)

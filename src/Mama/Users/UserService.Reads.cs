@@ -27,10 +27,11 @@ public sealed partial class UserService
         if (query.Sort is { Length: > 0 } sort && sort is not ("user_id" or "organization" or "created_at" or "updated_at"))
             errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
         var syncFilter = CheckSync(query.Sync, errors);
+        var rotating = CheckRotation(query.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter);
+        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating);
 
         var total = await users.CountAsync(ct);
         users = (query.Sort, descending) switch
@@ -47,7 +48,7 @@ public sealed partial class UserService
         var items = (await users.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
-            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, page, page_size = pageSize, total }), ct);
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, page, page_size = pageSize, total }), ct);
         return new UserPage(items, total, page, pageSize);
     }
 
@@ -90,6 +91,17 @@ public sealed partial class UserService
         errors["sync"] = ["Must be synced, pending, error or conflict."];
         return null;
     }
+
+    /// <summary>The <c>rotation</c> filter: <c>in_progress</c>, or nothing for every user.</summary>
+    internal static bool CheckRotation(string? rotation, Dictionary<string, string[]> errors)
+    {
+        if (rotation is not { Length: > 0 }) return false;
+        if (rotation == RotationInProgress) return true;
+        errors["rotation"] = [$"Must be {RotationInProgress}."];
+        return false;
+    }
+
+    public const string RotationInProgress = "in_progress";
 
     /// <summary>The users the list filters keep: what both the list and the export read.</summary>
     internal static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync, bool rotating = false)

@@ -50,6 +50,8 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<ProxyStatus>());
         Services.AddSingleton(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiteLlmOptions>>());
         Services.AddSingleton(host.Services.GetRequiredService<SessionService>());
+        Services.AddSingleton(host.Services.GetRequiredService<Mama.Rotation.RotationService>());
+        Services.AddSingleton(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Mama.Rotation.RotationOptions>>());
         Services.AddScoped<UiSession>();
         SessionId = sessionId ?? StartSession(host, username);
         Auth = AddAuthorization();

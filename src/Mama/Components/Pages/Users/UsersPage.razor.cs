@@ -1,6 +1,7 @@
 using Mama.Components.Shared;
 using Mama.Http;
 using Mama.LiteLlm;
+using Mama.Rotation;
 using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
@@ -28,7 +29,7 @@ public sealed partial class UsersPage
     private string? search, organization, model, service, sync;
     private ModelListResponse? models;
     private IReadOnlySet<string>? served, groups;
-    private bool modelsUnavailable, exporting;
+    private bool modelsUnavailable, exporting, rotatingOnly;
     private string? compromisedVersion;
     private int total;
     private IReadOnlyList<UserResponse> pageItems = [];
@@ -70,7 +71,7 @@ public sealed partial class UsersPage
         var sort = (state ?? new GridState<UserResponse>()).SortDefinitions.FirstOrDefault();
         return new UserQuery(search, organization, model, service, sync,
             SortField(sort?.SortBy), sort?.Descending == true ? "desc" : "asc",
-            page ?? (state is null ? 1 : state.Page + 1), pageSize ?? (state?.PageSize ?? 25));
+            page ?? (state is null ? 1 : state.Page + 1), pageSize ?? (state?.PageSize ?? 25), rotatingOnly ? UserService.RotationInProgress : null);
     }
 
     public static string SortField(string? column) => column switch
@@ -109,6 +110,12 @@ public sealed partial class UsersPage
     private async Task SyncFilterChangedAsync(string? value)
     {
         sync = value;
+        await FiltersChangedAsync();
+    }
+
+    private async Task RotationFilterChangedAsync(bool value)
+    {
+        rotatingOnly = value;
         await FiltersChangedAsync();
     }
 
@@ -210,6 +217,19 @@ public sealed partial class UsersPage
             ClearSelection();
             await grid.ReloadServerData();
         }
+    }
+
+    /// <summary>The ticked users by ID, or "all matching" as the filter itself, so the server rotates what matches when it starts.</summary>
+    private async Task RotateSelectedAsync()
+    {
+        var parameters = new DialogParameters<RotateKeysDialog>();
+        if (allMatching) parameters.Add(d => d.Filter, new RotationFilter(search, organization, model, service, sync, rotatingOnly ? UserService.RotationInProgress : null));
+        else if (selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
+        else return;
+        var dialog = await Dialogs.ShowAsync<RotateKeysDialog>(L["RotateKeys"], parameters,
+            new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, BackdropClick = false });
+        if (await dialog.Result is { Canceled: false }) ClearSelection();
+        await grid.ReloadServerData();
     }
 
     private async Task<string?> KeyAsync(UserResponse user)
