@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace Mama.ApiClients;
 
 public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
-/// <param name="Usable">The key has reached the proxy and is neither blocked (no models) nor in conflict: it works when used.</param>
+/// <param name="Usable">The key has reached the proxy and is neither blocked (no models, or expired) nor in conflict: it works when used.</param>
 public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState,
     bool Usable);
 /// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
@@ -107,7 +107,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
             else users.Add(new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name(),
-                User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames)));
+                User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames) && !(row.ExpiresAt <= DateTimeOffset.UtcNow)));
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
@@ -188,12 +188,13 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? Invalid);
 
-    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive);
+    private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive,
+        DateTimeOffset? ExpiresAt);
 
     private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable
     {
         private const string Columns = """
-            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames", "KeyLiveAt" IS NOT NULL FROM "users"
+            SELECT "UserId", "Organization", "ExtraInfo", "KeyCiphertext", "KeyEncryptionKeyId", "SyncState", "ModelNames", "ServiceNames", "KeyLiveAt" IS NOT NULL, "ExpiresAt" FROM "users"
             """;
 
         public static async Task<RowReader> OpenAsync(IDbContextFactory<MamaDbContext> dbFactory, CancellationToken ct)
@@ -229,7 +230,8 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             while (await reader.ReadAsync(ct))
             {
                 var row = new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetString(4),
-                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7), Convert.ToBoolean(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture));
+                    Enum.Parse<SyncState>(reader.GetString(5)), reader.GetString(6), reader.GetString(7), Convert.ToBoolean(reader.GetValue(8), System.Globalization.CultureInfo.InvariantCulture),
+                    reader.IsDBNull(9) ? null : sqlite ? new DateTimeOffset(reader.GetInt64(9), TimeSpan.Zero) : reader.GetFieldValue<DateTimeOffset>(9)); // SQLite holds UTC ticks
                 rows[row.UserId] = row;
             }
         }

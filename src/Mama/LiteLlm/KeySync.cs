@@ -188,7 +188,7 @@ public sealed class KeySync(
                 return new Result(ResultKind.Deleted);
             }
             var key = protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId);
-            await EnsureOrMintAsync(user, key, leaseToken, SpecOf(user, options.Value), ct);
+            await EnsureOrMintAsync(user, key, leaseToken, SpecOf(user, clock.GetUtcNow(), options.Value), ct);
             return new Result(ResultKind.Synced);
         }
         catch (KeyHeldElsewhereException)
@@ -286,7 +286,7 @@ public sealed class KeySync(
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
         var user = await ReadAsync(id, ct);
         if (user is null || user.DeletedAt is not null || user.SyncState != SyncState.Synced) return null;
-        var spec = SpecOf(user, options.Value);
+        var spec = SpecOf(user, clock.GetUtcNow(), options.Value);
         IReadOnlyList<string> differences = [];
         try
         {
@@ -371,11 +371,12 @@ public sealed class KeySync(
     }
 
     /// <summary>
-    /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked. Without
-    /// <paramref name="options"/> the spec has the default owner and no key type (enough to compare, not to create).
+    /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked, as is a key
+    /// whose end date has passed at <paramref name="now"/>. Without <paramref name="options"/> the spec has the default
+    /// owner and no key type (enough to compare, not to create).
     /// </summary>
-    public static KeySpec SpecOf(User user, LiteLlmOptions? options = null) => new(
-        user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0,
+    public static KeySpec SpecOf(User user, DateTimeOffset now, LiteLlmOptions? options = null) => new(
+        user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0 || user.ExpiresAt <= now,
         Owner: KeyOwners.OwnerOf(options?.KeyOwner ?? KeyOwners.User, user.UserId),
         KeyType: string.IsNullOrEmpty(options?.KeyType) ? null : options.KeyType);
 
