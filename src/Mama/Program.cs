@@ -35,6 +35,7 @@ builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<KeyAdoption>();
 builder.Services.AddOptions<RotationOptions>().BindConfiguration("Mama:Rotation");
 builder.Services.AddSingleton<RotationService>();
+builder.Services.AddHostedService<KeyExpiry>();
 builder.Services.AddSingleton<ApiClientService>();
 builder.Services.AddOptions<LookupOptions>().BindConfiguration("Mama:Lookup");
 builder.Services.AddSingleton<KeyLookup>();
