@@ -150,6 +150,36 @@ public abstract class KeyExpiryTests(MamaApp app)
         }
     }
 
+    [Fact]
+    public async Task TheExportCarriesEachEndDateAsItsLastColumnAndTheImportReadsItBack()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var (ends, lasts) = ("ends-" + tag, "lasts-" + tag);
+        var expiresAt = new DateTimeOffset(2031, 2, 3, 4, 5, 6, TimeSpan.Zero);
+        await admin.CreateUsersAsync([
+            new { user_id = ends, allowed_models = new[] { "gpt-4o" }, expires_at = expiresAt.ToOffset(TimeSpan.FromHours(9)) },
+            new { user_id = lasts, allowed_models = new[] { "gpt-4o" }, expires_at = (DateTimeOffset?)null },
+        ]);
+
+        using var csv = await admin.GetAsync("/api/v1/users/export?include_keys=true&search=" + tag);
+        using var jsonl = await admin.GetAsync("/api/v1/users/export?include_keys=true&format=jsonl&search=" + tag);
+
+        var text = (await csv.Content.ReadAsStringAsync()).TrimStart('\uFEFF');
+        var lines = text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith(",sync_state,expires_at", lines[0]);
+        Assert.EndsWith(",2031-02-03T04:05:06.0000000+00:00", lines.Single(l => l.StartsWith(ends, StringComparison.Ordinal)));
+        Assert.EndsWith(",", lines.Single(l => l.StartsWith(lasts, StringComparison.Ordinal)));
+        foreach (var file in new[] { Mama.Cli.UsersFile.Parse(text, jsonLines: false), Mama.Cli.UsersFile.Parse(await jsonl.Content.ReadAsStringAsync(), jsonLines: true) })
+        {
+            Assert.Empty(file.Refused);
+            Assert.Equal(expiresAt, file.Users.Single(u => u.UserId == ends).ExpiresAt);
+            Assert.Null(file.Users.Single(u => u.UserId == lasts).ExpiresAt);
+        }
+        var pasted = Mama.Components.Pages.Users.UserDrafts.Parse(text);
+        Assert.Equal(expiresAt, pasted.Single(d => d.UserId == ends).ToRequest().ExpiresAt);
+    }
+
     private async Task<List<(string Payload, JsonElement Data)>> ExpiringEventsAsync(string userId)
     {
         await using var db = app.NewDbContext();
