@@ -206,11 +206,7 @@ public sealed partial class UserService(
 
         audit.Stage(db, new AuditEntry(actor, "user.update", AuditResult.Success, 200, ids, new
         {
-            request = new
-            {
-                request.Organization, request.ExtraInfo, allowed_models = request.AllowedModels, allowed_services = request.AllowedServices,
-                expires_at = request.ExpiresAt, clear_expires_at = request.ClearExpiresAt,
-            },
+            request = new { request.Organization, request.ExtraInfo, allowed_models = request.AllowedModels, allowed_services = request.AllowedServices, request.ExpiresAt, request.ClearExpiresAt },
             changed,
             unchanged,
         }));
