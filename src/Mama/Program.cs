@@ -33,7 +33,7 @@ builder.Services.AddSingleton<AuditQueries>();
 builder.Services.AddMamaAdmins();
 builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<KeyAdoption>();
-builder.Services.AddOptions<RotationOptions>().BindConfiguration("Mama:Rotation");
+builder.Services.AddOptions<RotationOptions>().BindConfiguration("Mama:Rotation").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<RotationService>();
 builder.Services.AddHostedService<KeyExpiry>();
 builder.Services.AddSingleton<ApiClientService>();
