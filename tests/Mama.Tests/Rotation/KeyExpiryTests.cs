@@ -67,6 +67,22 @@ public abstract class KeyExpiryTests(MamaApp app)
     }
 
     [Fact]
+    public async Task RotatingAnExpiredKeyUnblocksIt()
+    {
+        await using var host = app.StartHost(FastChecks);
+        using var admin = await SignInAsync(host);
+        var id = UserTestData.NewId("exp");
+        await admin.CreateUsersAsync([new { user_id = id, allowed_models = new[] { "gpt-4o" }, expires_at = DateTimeOffset.UtcNow.AddSeconds(3) }]);
+        await MamaApp.EventuallyAsync(() => Task.FromResult(app.LiteLlm.FindKeyByAlias(id)!.Blocked), "the key is blocked on the proxy after its end");
+
+        var rotation = await admin.PostJsonAsync("/api/v1/users/rotate", new { user_ids = new[] { id }, grace = "0" });
+
+        Assert.Equal(HttpStatusCode.Accepted, rotation.StatusCode);
+        await using (var db = app.NewDbContext()) Assert.Null((await db.KeyUsers.SingleAsync(u => u.UserId == id)).ExpiresAt);
+        await MamaApp.EventuallyAsync(() => Task.FromResult(app.LiteLlm.FindKeyByAlias(id) is { Blocked: false }), "the user's key is unblocked");
+    }
+
+    [Fact]
     public async Task AnEndInThePastOrBothSetAndClearedIsA400ThatChangesNothing()
     {
         using var admin = await app.SuperAdminAsync();
