@@ -88,6 +88,7 @@ public sealed class ImportedUserWriter(IDbContextFactory<MamaDbContext> dbFactor
             // Pending with the key's value: the sync finds that very key under the user's alias and adopts it.
             SyncState = SyncState.Pending,
             NextSyncAt = now,
+            ExpiresAt = row.Source.ExpiresAt,
             Version = 1,
         };
         user.SetModels(row.Models);

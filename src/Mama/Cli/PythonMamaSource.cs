@@ -3,7 +3,7 @@ using Npgsql;
 namespace Mama.Cli;
 
 public sealed record SourceUser(int Id, string UserId, string? Organization, string KeyValue, string? ExtraInfo,
-    DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, List<string> Models, List<string> Services);
+    DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt, List<string> Models, List<string> Services, DateTimeOffset? ExpiresAt = null);
 
 public sealed record SourceAdmin(int Id, string Username, string Password, bool IsSuperAdmin, DateTimeOffset? CreatedAt);
 

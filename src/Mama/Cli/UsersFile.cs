@@ -44,13 +44,15 @@ public sealed class UsersFile
     {
         var userId = fields.Text("user_id") ?? "";
         string? problem = fields.Problem;
-        DateTimeOffset? created = null, updated = null;
+        DateTimeOffset? created = null, updated = null, expires = null;
         if (problem is null && !TryTime(fields.Text("created_at"), out created)) problem = "created_at: not an ISO 8601 time";
         if (problem is null && !TryTime(fields.Text("updated_at"), out updated)) problem = "updated_at: not an ISO 8601 time";
+        // Optional (files from before it existed have no such column); a date already past is imported as is: the key is blocked.
+        if (problem is null && !TryTime(fields.Text("expires_at"), out expires)) problem = "expires_at: not an ISO 8601 time";
         var key = fields.Text("key");
         var newKey = string.IsNullOrEmpty(key);
         var user = new SourceUser(number, userId, fields.Text("organization"), newKey ? KeyProtector.NewLiteLlmKey() : key!, fields.Text("extra_info"),
-            created, updated, fields.List("allowed_models"), fields.List("allowed_services"));
+            created, updated, fields.List("allowed_models"), fields.List("allowed_services"), expires);
         if (problem is not null)
         {
             Refused.Add(PythonMamaPlan.UserRefusal(user, problem));

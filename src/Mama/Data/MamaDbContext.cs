@@ -67,7 +67,7 @@ public abstract class MamaDbContext(DbContextOptions options)
             job.HasKey(j => j.Name);
             job.Property(j => j.Name).HasMaxLength(64);
             job.Property(j => j.Owner).HasMaxLength(64);
-            job.HasData(new JobLease { Name = JobLease.DriftCheck });
+            job.HasData(new JobLease { Name = JobLease.DriftCheck }, new JobLease { Name = JobLease.KeyExpiry });
         });
 
         builder.Entity<ProxyStateRow>(state =>

@@ -152,7 +152,7 @@ public sealed class KeyReconciler(
             // Users with a change in flight belong to the normal sync, not to the repair; so do rotating ones.
             if (user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.SyncLeaseUntil > now
                 || user.NextKeyHash is not null || user.PreviousKeyHash is not null) continue;
-            if (onProxy is not null && KeySync.SpecOf(user, options.Value).Differences(onProxy).Count == 0) continue;
+            if (onProxy is not null && KeySync.SpecOf(user, now, options.Value).Differences(onProxy).Count == 0) continue;
             // A candidate only: the repair re-reads the user and the key under the user's lease before it pushes.
             if (await sync.RepairAsync(user.Id, ct) is not { } repair) continue;
             await audit.WriteAsync(new AuditEntry(Actor.System, "key.repair", repair.Error is null ? AuditResult.Success : AuditResult.Failure, repair.Status,

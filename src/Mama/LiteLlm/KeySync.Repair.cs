@@ -18,7 +18,7 @@ public sealed partial class KeySync
         // A user with a rotation running or a replaced key still on the proxy is the sync's to bring to its state.
         if (user is null || user.DeletedAt is not null || user.SyncState != SyncState.Synced || user.NextKeyHash is not null || user.PreviousKeyHash is not null)
             return null;
-        var spec = SpecOf(user, options.Value);
+        var spec = SpecOf(user, clock.GetUtcNow(), options.Value);
         IReadOnlyList<string> differences = [];
         try
         {

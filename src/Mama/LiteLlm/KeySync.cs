@@ -196,7 +196,7 @@ public sealed partial class KeySync(
                 await minting.RemoveUnfinishedAsync(user, ct);
                 return new Result(ResultKind.Deleted);
             }
-            var spec = SpecOf(user, options.Value);
+            var spec = SpecOf(user, clock.GetUtcNow(), options.Value);
             if (user.NextKeyHash is not null)
             {
                 await rotation.AdvanceAsync(user, leaseToken, spec, ct);
@@ -375,11 +375,12 @@ public sealed partial class KeySync(
     }
 
     /// <summary>
-    /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked. Without
-    /// <paramref name="options"/> the spec has the default owner and no key type (enough to compare, not to create).
+    /// LiteLLM reads an empty model list as "all models"; mama means "none", so such a key is sent blocked, as is a key
+    /// whose end date has passed at <paramref name="now"/>. Without <paramref name="options"/> the spec has the default
+    /// owner and no key type (enough to compare, not to create).
     /// </summary>
-    public static KeySpec SpecOf(User user, LiteLlmOptions? options = null) => new(
-        user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0,
+    public static KeySpec SpecOf(User user, DateTimeOffset now, LiteLlmOptions? options = null) => new(
+        user.UserId, user.Models, user.Organization, Blocked: user.Models.Count == 0 || user.ExpiresAt <= now,
         Owner: KeyOwners.OwnerOf(options?.KeyOwner ?? KeyOwners.User, user.UserId),
         KeyType: string.IsNullOrEmpty(options?.KeyType) ? null : options.KeyType);
 

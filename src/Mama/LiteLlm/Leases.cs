@@ -8,6 +8,7 @@ namespace Mama.LiteLlm;
 public sealed class JobLease
 {
     public const string DriftCheck = "drift-check";
+    public const string KeyExpiry = "key-expiry";
 
     public required string Name { get; set; }
     public string? Owner { get; set; }

@@ -57,4 +57,7 @@ public sealed class RotationOptions
     public TimeSpan? MaxKeyAge { get; set; }
     /// <summary>How long before <c>expires_at</c> the <c>key.expiring</c> webhook goes out.</summary>
     public TimeSpan ExpiryWarning { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>How often <see cref="KeyExpiry"/> looks for keys that ended, keys about to end, and keys past <see cref="MaxKeyAge"/>.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan ExpiryCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

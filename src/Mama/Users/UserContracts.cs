@@ -4,8 +4,9 @@ using Mama.LiteLlm;
 namespace Mama.Users;
 
 /// <param name="Key">An existing key to keep (stored encrypted, never echoed); mama makes one when absent.</param>
+/// <param name="ExpiresAt">When the key ends (optional, in the future): from then on it is blocked on the proxy.</param>
 public sealed record NewUserRequest(string? UserId, string? Organization, IReadOnlyList<string>? AllowedModels, IReadOnlyList<string>? AllowedServices, string? ExtraInfo,
-    string? Key = null);
+    string? Key = null, DateTimeOffset? ExpiresAt = null);
 public sealed record CreateUsersRequest(IReadOnlyList<NewUserRequest?>? Users, bool AllowUnknownModels = false);
 
 /// <summary>Either <c>mode</c> (replace, add or remove) with <c>values</c>, or <c>add</c> and/or <c>remove</c> lists applied together.</summary>
@@ -13,10 +14,12 @@ public sealed record SetEditRequest(string? Mode, IReadOnlyList<string>? Values,
 
 /// <param name="ExpectedOrganization">When given, the edit applies only if the organisation is still this (409 otherwise).</param>
 /// <param name="ExpectedExtraInfo">When given, the edit applies only if the extra info is still this (409 otherwise).</param>
+/// <param name="ExpiresAt">Sets or extends when the key ends (in the future); an expired key is unblocked by it.</param>
+/// <param name="ClearExpiresAt">Removes the end date (absent or null <c>expires_at</c> leaves it as it is).</param>
 public sealed record EditUserRequest(string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false,
-    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
+    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null, DateTimeOffset? ExpiresAt = null, bool ClearExpiresAt = false);
 public sealed record EditUsersRequest(IReadOnlyList<string>? UserIds, string? Organization, string? ExtraInfo, SetEditRequest? AllowedModels, SetEditRequest? AllowedServices, bool AllowUnknownModels = false,
-    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null);
+    string? ExpectedOrganization = null, string? ExpectedExtraInfo = null, DateTimeOffset? ExpiresAt = null, bool ClearExpiresAt = false);
 /// <summary><c>replace</c> (delete the proxy's key under the alias, then create mama's) or <c>import</c> with the proxy key's value in <c>key</c>.</summary>
 public sealed record ResolveConflictRequest(string? Action, string? Key = null);
 public sealed record DeleteUsersRequest(IReadOnlyList<string>? UserIds);

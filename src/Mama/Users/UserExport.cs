@@ -20,7 +20,7 @@ public sealed record UserExportQuery(string? Search, string? Organization, strin
 
 /// <param name="Key">Null unless keys were asked for, and then only when the stored key does not decrypt.</param>
 public sealed record UserExportRow(string UserId, string Organization, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string SyncState, string? Key);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string SyncState, string? Key, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// One export in progress: the batch read and audited last, and how much of it went out. Each batch is audited
@@ -80,7 +80,8 @@ public sealed class UserExportResult(UserExport export) : IResult
 {
     /// <summary>As the Add users paste reads them: user ID, organisation, models, services, extra info, then the key it would keep.</summary>
     private static readonly string[] CsvHeader = ["user_id", "organization", "allowed_models", "allowed_services", "extra_info"];
-    private static readonly string[] CsvTrailer = ["created_at", "updated_at", "sync_state"];
+    // expires_at last: files written before it existed keep their column positions.
+    private static readonly string[] CsvTrailer = ["created_at", "updated_at", "sync_state", "expires_at"];
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.Create(UnicodeRanges.All), SkipValidation = true };
 
@@ -126,7 +127,8 @@ public sealed class UserExportResult(UserExport export) : IResult
                     .Append(Csv.Field(string.Join(';', row.AllowedModels))).Append(',').Append(Csv.Field(string.Join(';', row.AllowedServices))).Append(',')
                     .Append(Csv.Field(row.ExtraInfo)).Append(',');
                 if (export.Query.IncludeKeys) csv.Append(Csv.Field(row.Key)).Append(',');
-                csv.Append(Time(row.CreatedAt)).Append(',').Append(Time(row.UpdatedAt)).Append(',').Append(row.SyncState).Append("\r\n");
+                csv.Append(Time(row.CreatedAt)).Append(',').Append(Time(row.UpdatedAt)).Append(',').Append(row.SyncState).Append(',')
+                    .Append(row.ExpiresAt is { } expiresAt ? Time(expiresAt) : "").Append("\r\n");
             }
             return Encoding.UTF8.GetBytes(csv.ToString());
         }
@@ -144,6 +146,8 @@ public sealed class UserExportResult(UserExport export) : IResult
             json.WriteString("created_at", Time(row.CreatedAt));
             json.WriteString("updated_at", Time(row.UpdatedAt));
             json.WriteString("sync_state", row.SyncState);
+            if (row.ExpiresAt is { } expiresAt) json.WriteString("expires_at", Time(expiresAt));
+            else json.WriteNull("expires_at");
             if (export.Query.IncludeKeys) json.WriteString("key", row.Key);
             json.WriteEndObject();
             json.Flush();

@@ -57,6 +57,7 @@ public sealed partial class UserService
                 u.CreatedAt,
                 u.UpdatedAt,
                 u.SyncState,
+                u.ExpiresAt,
                 Ciphertext = q.IncludeKeys ? u.KeyCiphertext : null,
                 u.KeyEncryptionKeyId,
             })
@@ -64,7 +65,7 @@ public sealed partial class UserService
         export.LastId = rows.Count > 0 ? rows[^1].Id : afterId;
         return rows.ConvertAll(u => new UserExportRow(
             u.UserId, u.Organization, User.Split(u.ModelNames), User.Split(u.ServiceNames), u.ExtraInfo, u.CreatedAt, u.UpdatedAt, u.SyncState.Name(),
-            u.Ciphertext is null ? null : protector.TryUnprotect(u.Ciphertext, u.KeyEncryptionKeyId, u.UserId)));
+            u.Ciphertext is null ? null : protector.TryUnprotect(u.Ciphertext, u.KeyEncryptionKeyId, u.UserId), u.ExpiresAt));
     }
 
     /// <summary>

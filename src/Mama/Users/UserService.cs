@@ -50,6 +50,7 @@ public sealed partial class UserService(
             // Bringing a key adopts the proxy's key with that value: an admin's decision, never a script's (a leaked token must not take keys over).
             if (row.Key is not null && actor.IsApiClient) Fail(i, "key", "Only an admin may create a user with an existing key; leave key out and mama makes a new one.");
             else if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError);
+            if (CheckExpiresAt(row.ExpiresAt, clear: false) is { } expiryError) Fail(i, "expires_at", expiryError);
         }
         var keyHashes = CheckSuppliedKeysUnique(rows, Fail);
         if (!request.AllowUnknownModels)
@@ -106,6 +107,7 @@ public sealed partial class UserService(
                 UpdatedBy = actor.Name,
                 SyncState = SyncState.Pending,
                 NextSyncAt = ReconcilerTakesOverAt(now),
+                ExpiresAt = row.ExpiresAt?.ToUniversalTime(),
                 Version = 1,
             };
             user.SetModels(Distinct(row.AllowedModels));
@@ -117,6 +119,7 @@ public sealed partial class UserService(
                 allowed_services = user.Services,
                 extra_info = user.ExtraInfo,
                 key_supplied = row.Key is not null,
+                expires_at = user.ExpiresAt,
             }));
             return user;
         }).ToList();
@@ -145,8 +148,9 @@ public sealed partial class UserService(
         if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) errors["extra_info"] = [infoError];
         var modelEdit = SetEdit.Parse(request.AllowedModels, "allowed_models", errors);
         var serviceEdit = SetEdit.Parse(request.AllowedServices, "allowed_services", errors);
-        if (request.Organization is null && request.ExtraInfo is null && request.AllowedModels is null && request.AllowedServices is null)
-            errors["request"] = ["Say what to change: organization, extra_info, allowed_models or allowed_services."];
+        if (CheckExpiresAt(request.ExpiresAt, request.ClearExpiresAt) is { } expiryError) errors["expires_at"] = [expiryError];
+        if (request.Organization is null && request.ExtraInfo is null && request.AllowedModels is null && request.AllowedServices is null && request.ExpiresAt is null && !request.ClearExpiresAt)
+            errors["request"] = ["Say what to change: organization, extra_info, allowed_models, allowed_services, expires_at or clear_expires_at."];
         if (errors.Count == 0 && modelEdit is not null && !request.AllowUnknownModels)
         {
             var unknown = await models.UnknownAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), deadline - clock.GetUtcNow(), ct);
@@ -182,6 +186,7 @@ public sealed partial class UserService(
             }
             if (ApplySetEdit(modelEdit, user.Models, user.SetModels) is { } models) changes["allowed_models"] = models;
             if (ApplySetEdit(serviceEdit, user.Services, user.SetServices) is { } services) changes["allowed_services"] = services;
+            if (ApplyExpiry(request, user) is { } expiry) changes["expires_at"] = expiry;
             if (changes.Count == 0)
             {
                 unchanged.Add(user.UserId);
@@ -190,8 +195,8 @@ public sealed partial class UserService(
             user.UpdatedAt = now;
             user.UpdatedBy = actor.Name;
             user.Version++;
-            // Only what LiteLLM holds (models, organisation in metadata) needs a sync; services and extra info live in mama alone.
-            if (changes.ContainsKey("allowed_models") || changes.ContainsKey("organization"))
+            // Only what LiteLLM holds (models, organisation in metadata, blocked once expired) needs a sync; services and extra info live in mama alone.
+            if (changes.ContainsKey("allowed_models") || changes.ContainsKey("organization") || Expired(changes.GetValueOrDefault("expires_at")?.Before, now))
             {
                 NeedsSync(db, user, now);
                 toSync.Add(user);
@@ -201,7 +206,7 @@ public sealed partial class UserService(
 
         audit.Stage(db, new AuditEntry(actor, "user.update", AuditResult.Success, 200, ids, new
         {
-            request = new { request.Organization, request.ExtraInfo, allowed_models = request.AllowedModels, allowed_services = request.AllowedServices },
+            request = new { request.Organization, request.ExtraInfo, allowed_models = request.AllowedModels, allowed_services = request.AllowedServices, request.ExpiresAt, request.ClearExpiresAt },
             changed,
             unchanged,
         }));

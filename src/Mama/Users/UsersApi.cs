@@ -18,7 +18,7 @@ public static class UsersApi
             .WithSummary("Every user the list filters keep, as CSV or JSON lines, streamed; include_keys=true adds keys (audited as key disclosures)");
         api.MapGet("/{userId}", GetAsync).WithSummary("One user with the full key (audited as a key disclosure)");
         api.MapPost("/", CreateAsync).WithSummary("Create up to 1,000 users at once; all or nothing");
-        api.MapPatch("/", EditManyAsync).WithSummary("Edit many users: organisation, extra info, models and services (replace/add/remove)");
+        api.MapPatch("/", EditManyAsync).WithSummary("Edit many users: organisation, extra info, models and services (replace/add/remove), key expiry");
         api.MapPatch("/{userId}", EditOneAsync).WithSummary("Edit one user");
         api.MapPost("/delete", DeleteManyAsync).WithSummary("Delete many users and their keys");
         api.MapDelete("/{userId}", DeleteOneAsync).WithSummary("Delete one user and its key");
@@ -51,7 +51,7 @@ public static class UsersApi
 
     private static async Task<Ok<EditUsersResponse>> EditOneAsync(string userId, EditUserRequest request, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.EditAsync(new EditUsersRequest([userId], request.Organization, request.ExtraInfo, request.AllowedModels, request.AllowedServices, request.AllowUnknownModels,
-            request.ExpectedOrganization, request.ExpectedExtraInfo), Actor.From(http), ct));
+            request.ExpectedOrganization, request.ExpectedExtraInfo, request.ExpiresAt, request.ClearExpiresAt), Actor.From(http), ct));
 
     private static async Task<Ok<DeleteUsersResponse>> DeleteManyAsync(DeleteUsersRequest request, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.DeleteAsync(request.UserIds, Actor.From(http), ct));

@@ -111,6 +111,38 @@ public sealed class UsersImportTests(PostgresApp app) : IClassFixture<PostgresAp
         Assert.StartsWith("sk-", park.Key);
         Assert.Equal(park.Key, target.LiteLlm.FindKeyByAlias($"박지성 {tag}")!.Key);
         Assert.Equal(["claude-3", "gpt-4o"], park.AllowedModels);
+        await using (var db = target.NewDbContext()) Assert.Null((await db.KeyUsers.SingleAsync(u => u.UserId == $"박지성 {tag}")).ExpiresAt); // a file from before expires_at
+    }
+
+    [Fact]
+    public async Task AnExpiresAtColumnGivesEachImportedKeyItsEndAndAKeyPastItsEndArrivesBlocked()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var (ended, ends, lasts) = ("ended" + tag, "ends" + tag, "lasts" + tag);
+        await using var target = new PostgresApp();
+        await target.InitializeAsync();
+        var file = Path.Combine(target.Database.Folder, "with-ends.csv");
+        await File.WriteAllTextAsync(file,
+            "user_id,organization,allowed_models,allowed_services,extra_info,key,expires_at\r\n" +
+            $"{ended},x,gpt-4o,,,,2020-01-01T00:00:00Z\r\n" +
+            $"{ends},x,gpt-4o,,,,2031-02-03T13:05:06+09:00\r\n" +
+            $"{lasts},x,gpt-4o,,,,\r\n");
+
+        var run = await ImportAsync(target, file);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("users 3 new, 0 already imported, 0 refused, 0 in conflict", run.Output);
+        await using (var db = target.NewDbContext())
+        {
+            var users = await db.KeyUsers.ToDictionaryAsync(u => u.UserId, u => u.ExpiresAt);
+            Assert.Equal(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), users[ended]);
+            Assert.Equal(new DateTimeOffset(2031, 2, 3, 4, 5, 6, TimeSpan.Zero), users[ends]);
+            Assert.Null(users[lasts]);
+        }
+        await MamaApp.EventuallyAsync(() => Task.FromResult(new[] { ended, ends, lasts }.All(id => target.LiteLlm.FindKeyByAlias(id) is not null)), "the imported keys are on the proxy");
+        Assert.True(target.LiteLlm.FindKeyByAlias(ended)!.Blocked);
+        Assert.False(target.LiteLlm.FindKeyByAlias(ends)!.Blocked);
+        Assert.False(target.LiteLlm.FindKeyByAlias(lasts)!.Blocked);
     }
 
     private async Task<string> MamaKeyAsync(string id)

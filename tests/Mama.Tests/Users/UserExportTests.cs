@@ -36,7 +36,7 @@ public abstract class UserExportTests(MamaApp app)
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(new byte[] { 0xEF, 0xBB, 0xBF }, bytes[..3]);
         var lines = Encoding.UTF8.GetString(bytes, 3, bytes.Length - 3).Split("\r\n");
-        Assert.Equal("user_id,organization,allowed_models,allowed_services,extra_info,created_at,updated_at,sync_state", lines[0]);
+        Assert.Equal("user_id,organization,allowed_models,allowed_services,extra_info,created_at,updated_at,sync_state,expires_at", lines[0]);
         Assert.Equal(5, lines.Length); // header, three users, and the empty text after the last line end
         Assert.Equal([kim, "개발팀, 서울", "claude-sonnet-4;gpt-4o", "billing;search", "says \"hi\""], Csv.SplitLine(lines[1]).Take(5));
         Assert.Equal([hong, "'=HYPERLINK(\"http://evil\")", "gpt-4o", "billing", "'-1+1"], Csv.SplitLine(lines[2]).Take(5));
@@ -129,7 +129,7 @@ public abstract class UserExportTests(MamaApp app)
         Assert.StartsWith("mama-users-with-keys-", csv.Content.Headers.ContentDisposition!.FileName!.Trim('"'));
         var text = await csv.Content.ReadAsStringAsync();
         var lines = text.TrimStart('\uFEFF').Split("\r\n");
-        Assert.Equal("user_id,organization,allowed_models,allowed_services,extra_info,key,created_at,updated_at,sync_state", lines[0]);
+        Assert.Equal("user_id,organization,allowed_models,allowed_services,extra_info,key,created_at,updated_at,sync_state,expires_at", lines[0]);
         Assert.Equal(keys, lines[1..3].Select(l => Csv.SplitLine(l)[5]));
         var pasted = UserDrafts.Parse(text);
         Assert.Equal(keys, pasted.Select(d => d.ToRequest().Key));

@@ -15,10 +15,14 @@ public sealed class UserDraft
     public string ExtraInfo { get; set; } = "";
     /// <summary>An existing key to keep, or empty for a new one.</summary>
     public string Key { get; set; } = "";
+    /// <summary>When the key ends, from a pasted <c>expires_at</c> column (ISO 8601); empty for the dialog's common end date.</summary>
+    public string ExpiresAt { get; set; } = "";
 
     public IReadOnlyList<string> ServiceList => UserDrafts.SplitNames(Services);
 
-    public NewUserRequest ToRequest() => new(UserValidation.NormalizeUserId(UserId.Trim()), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo, Key.Trim().Length == 0 ? null : Key.Trim());
+    /// <param name="expiresAt">The end date for rows that bring none of their own.</param>
+    public NewUserRequest ToRequest(DateTimeOffset? expiresAt = null) => new(UserValidation.NormalizeUserId(UserId.Trim()), Organization.Trim(), Models.ToList(), ServiceList, ExtraInfo,
+        Key.Trim().Length == 0 ? null : Key.Trim(), UserDrafts.ParseTime(ExpiresAt) ?? expiresAt);
 }
 
 /// <summary>Why a draft row cannot be created yet; each is shown in words beside the row.</summary>
@@ -32,6 +36,7 @@ public enum DraftProblem
     ExtraInfoTooLong,
     UnknownModel,
     InvalidKey,
+    InvalidExpiresAt,
 }
 
 public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = null);
@@ -49,6 +54,7 @@ public static class UserDrafts
         var lines = text.TrimStart('\uFEFF').Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).Select(Csv.SplitLine).ToList();
         var header = lines.FirstOrDefault(f => IsHeader(f));
         var keyColumn = header is null ? 5 : header.ToList().FindIndex(f => string.Equals(f, "key", StringComparison.OrdinalIgnoreCase));
+        var expiresColumn = header is null ? -1 : header.ToList().FindIndex(f => string.Equals(f, "expires_at", StringComparison.OrdinalIgnoreCase));
         return lines
             .Where(f => !IsHeader(f))
             .Select(f => new UserDraft
@@ -59,6 +65,7 @@ public static class UserDrafts
                 Services = string.Join(", ", SplitNames(Field(f, 3))),
                 ExtraInfo = Field(f, 4),
                 Key = keyColumn < 0 ? "" : Field(f, keyColumn).Trim(),
+                ExpiresAt = expiresColumn < 0 ? "" : Field(f, expiresColumn).Trim(),
             })
             .ToList();
     }
@@ -74,20 +81,27 @@ public static class UserDrafts
 
     public static string JoinLines(IEnumerable<string> names) => string.Join('\n', names);
 
+    /// <summary>An ISO 8601 time (UTC unless it says otherwise), or null when empty or not a time.</summary>
+    public static DateTimeOffset? ParseTime(string? text) =>
+        DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at.ToUniversalTime() : null;
+
     /// <summary>
     /// The edit of one user as the differences from what was loaded: sets as add/remove lists, organisation and
-    /// extra info only when changed and only while still as loaded. Null when nothing changed.
+    /// extra info only when changed and only while still as loaded, the end date set or cleared when changed. Null when nothing changed.
     /// </summary>
-    public static EditUsersRequest? Changes(UserResponse loaded, string? organization, string? extraInfo, IEnumerable<string> models, IEnumerable<string> services, bool allowUnknownModels)
+    public static EditUsersRequest? Changes(UserResponse loaded, string? organization, string? extraInfo, IEnumerable<string> models, IEnumerable<string> services, bool allowUnknownModels,
+        DateTimeOffset? expiresAt)
     {
+        var expiryChanged = expiresAt != loaded.ExpiresAt;
         var newOrganization = (organization ?? "").Trim() != loaded.Organization ? (organization ?? "").Trim() : null;
         var newExtraInfo = (extraInfo ?? "") != loaded.ExtraInfo ? extraInfo ?? "" : null;
         var modelEdit = Difference(loaded.AllowedModels, models);
         var serviceEdit = Difference(loaded.AllowedServices, services);
-        if (newOrganization is null && newExtraInfo is null && modelEdit is null && serviceEdit is null) return null;
+        if (newOrganization is null && newExtraInfo is null && modelEdit is null && serviceEdit is null && !expiryChanged) return null;
         return new EditUsersRequest([loaded.UserId], newOrganization, newExtraInfo, modelEdit, serviceEdit, allowUnknownModels,
             ExpectedOrganization: newOrganization is null ? null : loaded.Organization,
-            ExpectedExtraInfo: newExtraInfo is null ? null : loaded.ExtraInfo);
+            ExpectedExtraInfo: newExtraInfo is null ? null : loaded.ExtraInfo,
+            ExpiresAt: expiryChanged ? expiresAt : null, ClearExpiresAt: expiryChanged && expiresAt is null);
     }
 
     /// <summary>The names added and removed, or null when the set is as loaded.</summary>
@@ -119,6 +133,7 @@ public static class UserDrafts
             if (row.ExtraInfo.Length > UserValidation.MaxExtraInfo) problems.Add(new(i, DraftProblem.ExtraInfoTooLong));
             // The value stays out of the check: the words shown beside the row must not repeat a key.
             if (row.Key.Trim().Length > 0 && UserValidation.CheckKey(row.Key.Trim()) is { } keyError) problems.Add(new(i, DraftProblem.InvalidKey, keyError));
+            if (row.ExpiresAt.Length > 0 && ParseTime(row.ExpiresAt) is null) problems.Add(new(i, DraftProblem.InvalidExpiresAt, TextRules.Printable(row.ExpiresAt)));
             if (servedModels is not null)
                 problems.AddRange(row.Models.Where(m => !servedModels.Contains(m) && !ModelCatalog.SpecialModels.Contains(m))
                     .Select(m => new DraftCheck(i, DraftProblem.UnknownModel, m)));

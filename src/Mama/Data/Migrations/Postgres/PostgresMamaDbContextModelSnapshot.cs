@@ -252,6 +252,10 @@ namespace Mama.Data.Migrations.Postgres
                         new
                         {
                             Name = "drift-check"
+                        },
+                        new
+                        {
+                            Name = "key-expiry"
                         });
                 });
 

@@ -243,6 +243,10 @@ namespace Mama.Data.Migrations.Sqlite
                         new
                         {
                             Name = "drift-check"
+                        },
+                        new
+                        {
+                            Name = "key-expiry"
                         });
                 });
 
