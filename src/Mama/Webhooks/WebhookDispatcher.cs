@@ -204,7 +204,7 @@ public sealed partial class WebhookDispatcher(
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
-    private async Task PruneAsync(CancellationToken ct)
+    internal async Task PruneAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow() - Options.KeepFor;
         await using var db = await dbFactory.CreateDbContextAsync(ct);

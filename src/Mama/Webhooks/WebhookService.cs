@@ -45,7 +45,7 @@ public sealed class WebhookService(
             errors["events"] = ["Unknown: " + string.Join(", ", unknown.Select(u => $"'{u}'")) + ". Choose from " + string.Join(", ", WebhookEvents.All) + "."];
         if (errors.Count > 0)
         {
-            await audit.WriteAsync(new AuditEntry(actor, "webhook.create", AuditResult.Failure, 400, Detail: new { url = Describe(request.Url), events }, Reason: "invalid"), ct);
+            await audit.WriteAsync(new AuditEntry(actor, "webhook.create", AuditResult.Failure, 400, Detail: new { url = Describe(request.Url), events = events.Take(10).Select(e => e.Length > 64 ? e[..64] : e) }, Reason: "invalid"), ct);
             throw ProblemException.Validation(errors);
         }
 

@@ -113,6 +113,63 @@ public abstract class WebhookDeliveryTests(MamaApp app)
     }
 
     [Fact]
+    public async Task ADeliveryStillFailingOnceItsEventIsOlderThanTheRetryWindowIsMarkedFailed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = (_, _) => 500;
+        using var admin = await app.SuperAdminAsync();
+        var endpoint = await admin.AddWebhookAsync(receiver.Url, WebhookEvents.KeyExpiring);
+        var id = UserTestData.NewId("wh");
+        await using (var db = app.NewDbContext())
+        {
+            WebhookOutbox.Stage(db, WebhookEvents.KeyExpiring, [id], DateTimeOffset.UtcNow - TimeSpan.FromHours(25));
+            await db.SaveChangesAsync();
+        }
+
+        WebhookDeliveryResponse? delivery = null;
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            delivery = (await (await admin.GetAsync($"/api/v1/webhooks/{endpoint.Id}/deliveries")).ReadAsync<WebhookDeliveryListResponse>()).Items.SingleOrDefault();
+            return delivery?.State == WebhookDeliveryStates.Failed;
+        }, "the delivery is given up");
+        Assert.Equal((1, 500, "HTTP 500"), (delivery!.Attempts, delivery.LastStatus, delivery.LastError));
+        Assert.Null(delivery.NextAttemptAt);
+        Assert.Single(receiver.For(id));
+        await admin.DeleteAsync($"/api/v1/webhooks/{endpoint.Id}");
+    }
+
+    [Fact]
+    public async Task FinishedDeliveriesAndTheirEventsArePrunedAfterAWeekButPendingOnesStay()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var endpoint = await admin.AddWebhookAsync("https://hooks.example.com/prune", WebhookEvents.UserCreated);
+        var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(8);
+        await using var db = app.NewDbContext();
+        var events = new[] { WebhookDeliveryStates.Delivered, WebhookDeliveryStates.Failed, WebhookDeliveryStates.Pending }.Select(state =>
+        {
+            var e = WebhookOutbox.Stage(db, WebhookEvents.UserCreated, ["pruned"], old);
+            e.DispatchedAt = old;
+            return (Event: e, State: state);
+        }).ToList();
+        var recent = WebhookOutbox.Stage(db, WebhookEvents.UserCreated, ["kept"], DateTimeOffset.UtcNow);
+        recent.DispatchedAt = DateTimeOffset.UtcNow;
+        await db.SaveChangesAsync();
+        db.WebhookDeliveries.AddRange(events.Select(x => new WebhookDelivery
+        {
+            EventId = x.Event.Id, EndpointId = endpoint.Id, State = x.State, CreatedAt = old,
+            NextAttemptAt = x.State == WebhookDeliveryStates.Pending ? DateTimeOffset.UtcNow + TimeSpan.FromHours(1) : old,
+        }));
+        await db.SaveChangesAsync();
+
+        await app.Service<WebhookDispatcher>().PruneAsync(CancellationToken.None);
+
+        var left = await db.WebhookEvents.AsNoTracking().Where(e => events.Select(x => x.Event.Id).Contains(e.Id) || e.Id == recent.Id).Select(e => e.Id).ToListAsync();
+        Assert.Equal([events[2].Event.Id, recent.Id], left.Order());
+        Assert.Equal([WebhookDeliveryStates.Pending], await db.WebhookDeliveries.Where(d => d.EndpointId == endpoint.Id).Select(d => d.State).ToListAsync());
+        await admin.DeleteAsync($"/api/v1/webhooks/{endpoint.Id}");
+    }
+
+    [Fact]
     public async Task AnEndpointGetsOnlyTheEventsItChose()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
