@@ -156,7 +156,10 @@ public abstract class WebhookDeliveryTests(MamaApp app)
         await db.SaveChangesAsync();
         db.WebhookDeliveries.AddRange(events.Select(x => new WebhookDelivery
         {
-            EventId = x.Event.Id, EndpointId = endpoint.Id, State = x.State, CreatedAt = old,
+            EventId = x.Event.Id,
+            EndpointId = endpoint.Id,
+            State = x.State,
+            CreatedAt = old,
             NextAttemptAt = x.State == WebhookDeliveryStates.Pending ? DateTimeOffset.UtcNow + TimeSpan.FromHours(1) : old,
         }));
         await db.SaveChangesAsync();
