@@ -66,6 +66,21 @@ public abstract class WebhooksApiTests(MamaApp app)
         Assert.Equal(before, await db.WebhookEndpoints.CountAsync());
     }
 
+    [Theory]
+    [InlineData("""{"url":5,"events":["user.created"]}""")]
+    [InlineData("""{"url":"https://hooks.example.com/x","events":"user.created"}""")]
+    [InlineData("""{"url":"https://hooks.example.com/x","events":[null]}""")]
+    [InlineData("""{"url":"https://hooks.example.com/\u0000","events":["user.created"]}""")]
+    [InlineData("not json")]
+    public async Task AMalformedBodyIsA400Problem(string body)
+    {
+        using var admin = await app.SuperAdminAsync();
+
+        var response = await admin.PostAsync("/api/v1/webhooks", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
     [Fact]
     public async Task DeletingAnEndpointRemovesItAndItsDeliveriesAndIsAudited()
     {
