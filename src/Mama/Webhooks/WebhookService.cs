@@ -61,10 +61,16 @@ public sealed class WebhookService(
             CreatedBy = actor.Name,
         };
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        db.WebhookEndpoints.Add(endpoint);
-        await db.SaveChangesAsync(ct);
-        // The id exists only after the insert; the audit row follows in a second write, never with the secret.
-        await audit.WriteAsync(new AuditEntry(actor, "webhook.create", AuditResult.Success, 201, Detail: new { id = endpoint.Id, url = Describe(url), events = EventsOf(endpoint) }), ct);
+        // The audit row needs the id, known only after the insert: both in one transaction, never with the secret.
+        await db.InTransactionAsync(async token =>
+        {
+            endpoint.Id = 0;
+            db.WebhookEndpoints.Add(endpoint);
+            await db.SaveChangesAsync(token);
+            audit.Stage(db, new AuditEntry(actor, "webhook.create", AuditResult.Success, 201, Detail: new { id = endpoint.Id, url = Describe(url), events = EventsOf(endpoint) }));
+            await db.SaveChangesAsync(token);
+            return endpoint.Id;
+        }, ct);
         return new CreatedWebhookResponse(endpoint.Id, endpoint.Url, EventsOf(endpoint), endpoint.CreatedAt, endpoint.CreatedBy, secret);
     }
 
