@@ -9,6 +9,7 @@ using Mama.LiteLlm;
 using Mama.Rotation;
 using Mama.Security;
 using Mama.Users;
+using Mama.Webhooks;
 using Microsoft.AspNetCore.Authorization;
 
 var cli = MamaCli.From(args);
@@ -39,6 +40,7 @@ builder.Services.AddHostedService<KeyExpiry>();
 builder.Services.AddSingleton<ApiClientService>();
 builder.Services.AddOptions<LookupOptions>().BindConfiguration("Mama:Lookup");
 builder.Services.AddSingleton<KeyLookup>();
+builder.Services.AddMamaWebhooks();
 builder.Services.AddMamaUi();
 
 builder.Services.ConfigureHttpJsonOptions(o => MamaJson.Configure(o.SerializerOptions));
@@ -91,6 +93,7 @@ app.MapUsersApi();
 app.MapRotationApi();
 app.MapApiClientsApi();
 app.MapKeysApi();
+app.MapWebhooksApi();
 app.MapMamaUi();
 
 await app.RunAsync();

@@ -3,6 +3,7 @@ using Mama.Data;
 using Mama.Http;
 using Mama.LiteLlm;
 using Mama.Security;
+using Mama.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -124,6 +125,7 @@ public sealed partial class UserService(
             return user;
         }).ToList();
         db.KeyUsers.AddRange(created);
+        WebhookOutbox.Stage(db, WebhookEvents.UserCreated, created.Select(u => u.UserId).ToList(), now);
         try
         {
             await SaveOrConflictAsync(db, ct);
@@ -210,6 +212,7 @@ public sealed partial class UserService(
             changed,
             unchanged,
         }));
+        if (changed.Count > 0) WebhookOutbox.Stage(db, WebhookEvents.UserUpdated, changed.Select(c => c.UserId).ToList(), now);
         await SaveOrConflictAsync(db, ct);
 
         var outcomes = await SyncInlineAsync(toSync, deadline);
@@ -234,6 +237,7 @@ public sealed partial class UserService(
             NeedsSync(db, user, now);
             audit.Stage(db, new AuditEntry(actor, "user.delete", AuditResult.Success, 200, [user.UserId], new { organization = user.Organization }));
         }
+        WebhookOutbox.Stage(db, WebhookEvents.UserDeleted, users.Select(u => u.UserId).ToList(), now);
         await SaveOrConflictAsync(db, ct);
 
         var outcomes = await SyncInlineAsync(users, now + liteLlmOptions.Value.InlineSyncBudget);

@@ -70,6 +70,12 @@ public abstract class MamaApp : IAsyncLifetime
             ["LiteLlm:SyncLease"] = "00:00:03",
             ["LiteLlm:SyncLeaseRenewal"] = "00:00:01",
             ["LiteLlm:CircuitBreakDuration"] = "00:00:00.500",
+            // Webhook receivers in tests listen on 127.0.0.1.
+            ["Mama:Webhooks:AllowPrivateNetworks"] = "true",
+            ["Mama:Webhooks:InitialBackoff"] = "00:00:00.100",
+            ["Mama:Webhooks:MaxBackoff"] = "00:00:00.500",
+            ["Mama:Webhooks:PollInterval"] = "00:00:00.200",
+            ["Mama:Webhooks:Timeout"] = "00:00:05",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new MamaHost(Database, settings);

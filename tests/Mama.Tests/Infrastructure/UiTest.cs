@@ -45,6 +45,7 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<UserService>());
         Services.AddSingleton(host.Services.GetRequiredService<AdminActions>());
         Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());
+        Services.AddSingleton(host.Services.GetRequiredService<Mama.Webhooks.WebhookService>());
         Services.AddSingleton(host.Services.GetRequiredService<AuditQueries>());
         Services.AddSingleton(host.Services.GetRequiredService<ModelCatalog>());
         Services.AddSingleton(host.Services.GetRequiredService<ProxyStatus>());
