@@ -97,9 +97,9 @@ public sealed class KeyReconciler(
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             var due = await db.KeyUsers.AsNoTracking()
                 // A user in conflict waits for an admin: a retry would meet the same key under its alias.
-                // A replaced key whose grace has ended is revoked by the sync, synced user or not.
+                // A replaced key whose grace has ended is revoked by the sync whatever the user's state, conflict included.
                 .Where(u => ((u.SyncState != SyncState.Synced && u.SyncState != SyncState.Conflict) || u.DeletedAt != null
-                             || (u.PreviousKeyExpiresAt != null && u.PreviousKeyExpiresAt <= now && u.SyncState == SyncState.Synced))
+                             || (u.PreviousKeyExpiresAt != null && u.PreviousKeyExpiresAt <= now))
                             && (u.NextSyncAt == null || u.NextSyncAt <= now)
                             && (u.SyncLeaseUntil == null || u.SyncLeaseUntil < now))
                 .OrderBy(u => u.Id).Select(u => u.Id).Take(Batch).ToListAsync(ct);

@@ -28,12 +28,11 @@ public sealed class KeyRotationSteps(
     public const string Failed = "key.rotate.failed";
 
     /// <summary>
-    /// Steps 2–4 for a user with a key in the next slot: an earlier rotation's replaced key is revoked now, the current key
+    /// Steps 3–4 for a user with a key in the next slot (an earlier rotation's replaced key was revoked in a round of its own): the current key
     /// is taken off the alias (so the alias is free for the new one), and the new key is made to exist on the proxy.
     /// </summary>
     public async Task AdvanceAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct)
     {
-        if (user.PreviousKeyHash is { } earlier) await RevokeAsync(earlier, ct);
         await UpdatePreviousAsync(user.KeyHash, spec, ct);
         await EnsureNextAsync(user, leaseToken, spec, ct);
     }
@@ -99,7 +98,7 @@ public sealed class KeyRotationSteps(
     /// ends for this user, its item is live; an earlier replaced key revoked in step 2 closes its own item. False when
     /// this worker no longer holds the lease or the user changed since the push.
     /// </summary>
-    public async Task<bool> RecordSwapAsync(User user, string leaseToken, bool keepLease)
+    public async Task<bool> RecordSwapAsync(User user, string leaseToken, bool keepLease, DateTimeOffset? specAt = null)
     {
         var none = CancellationToken.None;
         var now = clock.GetUtcNow();
@@ -113,7 +112,7 @@ public sealed class KeyRotationSteps(
                 .SetProperty(u => u.PreviousKeyEncryptionKeyId, u => u.KeyEncryptionKeyId)
                 .SetProperty(u => u.PreviousKeyHash, u => u.KeyHash)
                 .SetProperty(u => u.PreviousKeyLastFour, u => u.KeyLastFour)
-                .SetProperty(u => u.PreviousKeyExpiresAt, expires)
+                .SetProperty(u => u.PreviousKeyExpiresAt, u => u.KeyLiveAt == null ? now : expires) // a key that never went live needs no window
                 .SetProperty(u => u.KeyCiphertext, u => u.NextKeyCiphertext!)
                 .SetProperty(u => u.KeyEncryptionKeyId, u => u.NextKeyEncryptionKeyId!)
                 .SetProperty(u => u.KeyHash, u => u.NextKeyHash!)
@@ -128,7 +127,7 @@ public sealed class KeyRotationSteps(
                 .SetProperty(u => u.SyncState, SyncState.Synced)
                 .SetProperty(u => u.SyncError, (string?)null)
                 .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, now)
+                .SetProperty(u => u.LastSyncedAt, specAt ?? now)
                 .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null);
                 // With no grace, the same worker goes on to revoke the replaced key at once, under the lease it holds.
                 if (!keepLease) s.SetProperty(u => u.SyncLeaseOwner, (string?)null).SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null);
@@ -146,7 +145,10 @@ public sealed class KeyRotationSteps(
         return true;
     }
 
-    /// <summary>Step 7's record: the replaced key is gone (verified), so its slot is cleared and its rotation is complete for this user.</summary>
+    /// <summary>
+    /// Step 7's record: the replaced key is gone (verified), so its slot is cleared and its rotation is complete for this
+    /// user. The sync state and the lease are left as they are: the caller goes on with whatever else the user needs.
+    /// </summary>
     public async Task<bool> RecordRevokedAsync(User user, string leaseToken)
     {
         var none = CancellationToken.None;
@@ -159,14 +161,7 @@ public sealed class KeyRotationSteps(
                 .SetProperty(u => u.PreviousKeyEncryptionKeyId, (string?)null)
                 .SetProperty(u => u.PreviousKeyHash, (string?)null)
                 .SetProperty(u => u.PreviousKeyLastFour, (string?)null)
-                .SetProperty(u => u.PreviousKeyExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(u => u.SyncState, SyncState.Synced)
-                .SetProperty(u => u.SyncError, (string?)null)
-                .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, now)
-                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
-                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+                .SetProperty(u => u.PreviousKeyExpiresAt, (DateTimeOffset?)null), none);
         if (cleared == 0) return false;
         await CloseRevokedAsync(db, user, now);
         await db.SaveChangesAsync(none);

@@ -39,7 +39,7 @@ public sealed partial class KeySync(
     ILogger<KeySync> logger)
 {
     /// <summary>A user changed again while it was pushed: push the new state under the same lease, a few times at most.</summary>
-    private const int MaxRounds = 3;
+    private const int MaxRounds = 4;
 
     /// <summary>
     /// Syncs the users now with bounded concurrency and waits at most <paramref name="budget"/>: what is not done by
@@ -118,6 +118,9 @@ public sealed partial class KeySync(
             if (user is null) return null;
             if (!force && user.SyncState == SyncState.Synced && user.DeletedAt is null && user.NextKeyHash is null && !RevocationDue(user))
                 return new SyncOutcome(user.UserId, SyncOutcome.Synced); // another worker finished it before this one took the lease
+            // A user in conflict waits for an admin; only the revocation of its replaced key goes on.
+            if (!force && user.SyncState == SyncState.Conflict && user.DeletedAt is null && !RevocationDue(user))
+                return new SyncOutcome(user.UserId, SyncOutcome.Conflict, user.SyncError);
 
             Result result;
             try
@@ -181,7 +184,8 @@ public sealed partial class KeySync(
     public static bool IsAliasTaken(LiteLlmException e) =>
         e.Status == 400 && e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase) && e.Message.Contains("alias", StringComparison.OrdinalIgnoreCase);
 
-    private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null);
+    /// <param name="At">The time the pushed spec was computed for (expiry): what the record writes as <c>LastSyncedAt</c>.</param>
+    private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null, DateTimeOffset? At = null);
 
     /// <summary>The HTTP half of one user's sync: no database writes. <paramref name="justSwapped"/>: the current key was made to spec just now.</summary>
     private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct, bool justSwapped = false)
@@ -196,24 +200,25 @@ public sealed partial class KeySync(
                 await minting.RemoveUnfinishedAsync(user, ct);
                 return new Result(ResultKind.Deleted);
             }
-            var spec = SpecOf(user, clock.GetUtcNow(), options.Value);
+            var at = clock.GetUtcNow();
+            var spec = SpecOf(user, at, options.Value);
+            // A replaced key is revoked first, as a step of its own: at the end of its window whatever else fails (the
+            // current key's push, a conflict), and before a new rotation moves the current key into its slot.
+            if (user.PreviousKeyHash is { } previous && (RevocationDue(user) || user.NextKeyHash is not null))
+            {
+                await rotation.RevokeAsync(previous, ct);
+                return new Result(ResultKind.Revoked, At: at);
+            }
             if (user.NextKeyHash is not null)
             {
                 await rotation.AdvanceAsync(user, leaseToken, spec, ct);
-                return new Result(ResultKind.Swapped);
+                return new Result(ResultKind.Swapped, At: at);
             }
             if (!justSwapped)
                 await EnsureOrMintAsync(user, protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId), leaseToken, spec, ct);
-            if (user.PreviousKeyHash is { } previous)
-            {
-                if (RevocationDue(user))
-                {
-                    await rotation.RevokeAsync(previous, ct);
-                    return new Result(ResultKind.Revoked);
-                }
-                await rotation.UpdatePreviousAsync(previous, spec, ct); // during the grace, the replaced key gets every edit too
-            }
-            return new Result(ResultKind.Synced);
+            // During the grace, the replaced key gets every edit too.
+            if (user.PreviousKeyHash is { } replaced) await rotation.UpdatePreviousAsync(replaced, spec, ct);
+            return new Result(ResultKind.Synced, At: at);
         }
         catch (KeyHeldElsewhereException)
         {
@@ -254,14 +259,16 @@ public sealed partial class KeySync(
         {
             // No grace: the lease is kept, and the caller's next round revokes the replaced key at once.
             var revokeNow = user.RotationGrace is not { } grace || grace <= TimeSpan.Zero;
-            if (await rotation.RecordSwapAsync(user, token, keepLease: revokeNow))
+            if (await rotation.RecordSwapAsync(user, token, keepLease: revokeNow, result.At))
                 return revokeNow ? (null, true) : (new SyncOutcome(user.UserId, SyncOutcome.Synced), true);
             recorded = 0;
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
         }
         else if (result.Kind == ResultKind.Revoked)
         {
-            recorded = await rotation.RecordRevokedAsync(user, token) ? 1 : 0;
+            // The lease is kept: the caller's next round pushes whatever else the user needs (its current key, a rotation).
+            if (await rotation.RecordRevokedAsync(user, token)) return (null, true);
+            recorded = 0;
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
         }
         else if (result.Kind == ResultKind.Deleted)
@@ -276,7 +283,7 @@ public sealed partial class KeySync(
                 .SetProperty(u => u.SyncState, SyncState.Synced)
                 .SetProperty(u => u.SyncError, (string?)null)
                 .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, now)
+                .SetProperty(u => u.LastSyncedAt, result.At ?? now)
                 .SetProperty(u => u.KeyLiveAt, u => u.KeyLiveAt ?? now)
                 .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)

@@ -17,7 +17,7 @@ public static class GraceParser
                 grace = System.Xml.XmlConvert.ToTimeSpan(text.ToUpperInvariant());
                 return grace >= TimeSpan.Zero;
             }
-            catch (FormatException)
+            catch (Exception e) when (e is FormatException or OverflowException)
             {
                 return false;
             }

@@ -6,9 +6,13 @@ public sealed record RotationFilter(string? Search, string? Organization, string
 /// <param name="UserIds">The users to rotate; or give <paramref name="Filter"/> (not both).</param>
 /// <param name="Grace">How long the replaced key keeps working: ISO 8601 (<c>PT24H</c>), <c>hh:mm:ss</c>, or a number with s, m, h or d; <c>0</c> revokes it at once. Default <c>Mama:Rotation:DefaultGrace</c>.</param>
 /// <param name="DryRun">Only count the users it would rotate.</param>
-public sealed record RotateRequest(IReadOnlyList<string>? UserIds, RotationFilter? Filter, string? Grace, bool DryRun = false);
+/// <param name="ExpectedTotal">The number of users the caller confirmed (the UI's typed number): a 409 when the selection now holds another number.</param>
+public sealed record RotateRequest(IReadOnlyList<string>? UserIds, RotationFilter? Filter, string? Grace, bool DryRun = false, int? ExpectedTotal = null);
 
-public sealed record RotateResponse(string? RotationId, int Total, TimeSpan Grace, bool DryRun, string? StatusUrl);
+/// <param name="Skipped">Users a filter matched that are not rotated, with why: <c>already_rotating</c> or <c>conflict</c> (at most 1,000).</param>
+public sealed record RotateResponse(string? RotationId, int Total, TimeSpan Grace, bool DryRun, string? StatusUrl, IReadOnlyList<SkippedUser>? Skipped = null);
+
+public sealed record SkippedUser(string UserId, string Reason);
 
 public sealed record RotationFailure(string UserId, string State, string? Error);
 

@@ -55,20 +55,54 @@ public sealed class RotationService(
                 Extensions = { ["not_found"] = missing },
             };
         }
-        if (users.FirstOrDefault(u => u.RotationId is not null) is { } running)
+        var now = clock.GetUtcNow();
+        var automatic = trigger != RotationTriggers.Request;
+        var skipped = new List<SkippedUser>();
+        if (ids is not null)
         {
-            var busy = users.Where(u => u.RotationId is not null).Select(u => u.UserId).ToList();
-            await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets, new { rotating = busy, rotation_id = running.RotationId }, "already rotating"), ct);
-            throw RotatingConflict(running.RotationId!, busy);
+            if (users.FirstOrDefault(u => u.RotationId is not null) is { } running)
+            {
+                var busy = users.Where(u => u.RotationId is not null).Select(u => u.UserId).ToList();
+                await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets, new { rotating = busy, rotation_id = running.RotationId }, "already rotating"), ct);
+                throw RotatingConflict(running.RotationId!, busy);
+            }
+            if (users.Where(u => u.SyncState == SyncState.Conflict).Select(u => u.UserId).ToList() is { Count: > 0 } inConflict)
+            {
+                await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets, new { conflict = inConflict }, "in conflict"), ct);
+                throw new ProblemException(409, "Conflict", $"{inConflict.Count} of these users are in conflict with the proxy; resolve that first: {string.Join(", ", inConflict.Take(20))}{(inConflict.Count > 20 ? ", …" : "")}.")
+                {
+                    Extensions = { ["conflict"] = inConflict },
+                };
+            }
         }
+        else
+        {
+            // "Everyone matching" goes on past the users it cannot rotate now, and says which: an incident re-key must not
+            // wait for one stale rotation. A user in conflict holds a key mama may not own; an admin resolves it first.
+            foreach (var user in users)
+                if (user.RotationId is not null) skipped.Add(new SkippedUser(user.UserId, "already_rotating"));
+                else if (user.SyncState == SyncState.Conflict) skipped.Add(new SkippedUser(user.UserId, "conflict"));
+                else if (automatic && user.ExpiresAt <= now) skipped.Add(new SkippedUser(user.UserId, "expired"));
+            if (skipped.Count > 0)
+            {
+                var left = skipped.Select(x => x.UserId).ToHashSet(StringComparer.Ordinal);
+                users.RemoveAll(u => left.Contains(u.UserId));
+                targets = users.ConvertAll(u => u.UserId);
+            }
+        }
+        var skippedShown = skipped.Count == 0 ? null : skipped.Take(1000).ToList();
+        if (request.ExpectedTotal is { } expected && expected != users.Count)
+            throw new ProblemException(409, "Conflict", $"The selection holds {users.Count} users now, not the {expected} confirmed; nothing was rotated. Check it and confirm again.")
+            {
+                Extensions = { ["total"] = users.Count },
+            };
         if (request.DryRun)
         {
-            await audit.WriteAsync(new AuditEntry(actor, "key.rotate.dry_run", AuditResult.Success, 200, targets.Count <= 1000 ? targets : [], new { total = users.Count, grace = GraceParser.Format(grace) }), ct);
-            return new RotateResponse(null, users.Count, grace, DryRun: true, null);
+            await audit.WriteAsync(new AuditEntry(actor, "key.rotate.dry_run", AuditResult.Success, 200, targets.Count <= 1000 ? targets : [], new { total = users.Count, skipped = skipped.Count, grace = GraceParser.Format(grace) }), ct);
+            return new RotateResponse(null, users.Count, grace, DryRun: true, null, skippedShown);
         }
-        if (users.Count == 0) throw ProblemException.BadRequest("No user matches; nothing was rotated.");
+        if (users.Count == 0) throw ProblemException.BadRequest(skipped.Count > 0 ? $"No user to rotate: the {skipped.Count} matching are rotating already or in conflict." : "No user matches; nothing was rotated.");
 
-        var now = clock.GetUtcNow();
         var rotation = new KeyRotation { Id = NewId(), CreatedAt = now, CreatedBy = actor.Name, Grace = grace, Trigger = trigger, Total = users.Count };
         db.KeyRotations.Add(rotation);
         foreach (var user in users)
@@ -80,8 +114,8 @@ public sealed class RotationService(
             user.NextKeyLastFour = key[^4..];
             user.RotationId = rotation.Id;
             user.RotationGrace = grace;
-            // Rotating an expired key unblocks it: the new key starts a new life.
-            user.ExpiresAt = user.ExpiresAt <= now ? null : user.ExpiresAt;
+            // An admin rotating an expired key unblocks it: the new key starts a new life. Automatic rotations never do.
+            if (!automatic && user.ExpiresAt <= now) user.ExpiresAt = null;
             user.SyncState = SyncState.Pending;
             user.SyncError = null;
             user.SyncAttempts = 0;
@@ -108,7 +142,7 @@ public sealed class RotationService(
                 : ProblemException.Conflict("Some of these users changed while the rotation was being started; nothing was rotated. Try again.");
         }
         reconciler.Wake();
-        return new RotateResponse(rotation.Id, users.Count, grace, DryRun: false, $"/api/v1/rotations/{rotation.Id}");
+        return new RotateResponse(rotation.Id, users.Count, grace, DryRun: false, $"/api/v1/rotations/{rotation.Id}", skippedShown);
     }
 
     public async Task<RotationProgress> GetAsync(string rotationId, CancellationToken ct)

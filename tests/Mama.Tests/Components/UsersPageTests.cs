@@ -13,7 +13,7 @@ namespace Mama.Tests.Components;
 /// <summary>The users page and its dialogs on the real UserService, database and LiteLLM emulator.</summary>
 public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30); // generous: the full suite loads both cores
 
     [Fact]
     public async Task TheHeadingIsInTheChosenLanguage()

@@ -23,13 +23,15 @@ public sealed class WebhookPrivateNetworkTests(SqliteApp app) : IClassFixture<Sq
         await using var receiver = await WebhookReceiver.StartAsync();
         using var admin = await app.SuperAdminAsync();
 
-        foreach (var url in new[] { receiver.Url, "http://localhost:8080/hook", "http://[::1]/hook", "https://10.0.0.7/hook", "http://169.254.169.254/latest" })
+        string[] urls = [receiver.Url, "http://localhost:8080/hook", "http://[::1]/hook", "https://10.0.0.7/hook", "http://169.254.169.254/latest"];
+        foreach (var url in urls)
         {
             var problem = await (await admin.PostJsonAsync("/api/v1/webhooks", new { url, events = new[] { "user.created" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
             Assert.Contains("Mama:Webhooks:AllowPrivateNetworks", problem.GetProperty("errors").GetProperty("url")[0].GetString());
         }
         await using var db = app.NewDbContext();
-        Assert.Equal(0, await db.WebhookEndpoints.CountAsync());
+        // The other test of this class adds an endpoint of its own directly: only these URLs must be absent.
+        Assert.False(await db.WebhookEndpoints.AnyAsync(e => urls.Contains(e.Url)));
     }
 
     [Fact]
