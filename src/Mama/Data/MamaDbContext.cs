@@ -199,7 +199,8 @@ public abstract class MamaDbContext(DbContextOptions options)
             // One delivery per event and endpoint, so a fan-out repeated after a crash adds nothing.
             delivery.HasIndex(d => new { d.EventId, d.EndpointId }).IsUnique();
             delivery.HasIndex(d => new { d.State, d.NextAttemptAt });
-            delivery.HasIndex(d => d.EndpointId);
+            // Each endpoint's queue in event order: what the dispatcher's "no earlier pending event" rule looks up per candidate.
+            delivery.HasIndex(d => new { d.EndpointId, d.State, d.EventId });
             delivery.Property(d => d.State).HasMaxLength(16);
             delivery.Property(d => d.LastError).HasMaxLength(1000);
             delivery.Property(d => d.LeaseOwner).HasMaxLength(64);

@@ -641,12 +641,12 @@ namespace Mama.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("EndpointId");
-
                     b.HasIndex("EventId", "EndpointId")
                         .IsUnique();
 
                     b.HasIndex("State", "NextAttemptAt");
+
+                    b.HasIndex("EndpointId", "State", "EventId");
 
                     b.ToTable("webhook_deliveries", (string)null);
                 });

@@ -628,12 +628,12 @@ namespace Mama.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("EndpointId");
-
                     b.HasIndex("EventId", "EndpointId")
                         .IsUnique();
 
                     b.HasIndex("State", "NextAttemptAt");
+
+                    b.HasIndex("EndpointId", "State", "EventId");
 
                     b.ToTable("webhook_deliveries", (string)null);
                 });
