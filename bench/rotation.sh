@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 USERS="${MAMA_BENCH_ROTATION_USERS:-10000}"
 LATENCY_MS="${MAMA_BENCH_PROXY_LATENCY_MS:-20}"
+CONCURRENCY="${MAMA_BENCH_SYNC_CONCURRENCY:-32}"   # LiteLlm:MaxConcurrency for this run (the default is 8)
 WORK="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT="$(free_port)"
@@ -26,14 +27,18 @@ dotnet publish src/Mama.LiteLlmEmulator -c Release -o "$WORK/emulator" --nologo 
 EMULATOR_PID=$!
 ASPNETCORE_ENVIRONMENT=Development Urls="$URL" Mama__DataPath="$WORK/data" Mama__BootstrapAdminPassword=bench-password \
   Logging__LogLevel__Default=Warning LiteLlm__UseEmulator=false LiteLlm__BaseUrl="$EMULATOR" LiteLlm__MasterKey="$MASTER_KEY" \
-  LiteLlm__DriftCheckInterval=00:00:00 LiteLlm__InlineSyncBudget=00:00:30 \
+  LiteLlm__DriftCheckInterval=00:00:00 LiteLlm__InlineSyncBudget=00:00:30 LiteLlm__MaxConcurrency="$CONCURRENCY" \
   bash -c "cd '$WORK/app' && exec dotnet Mama.dll" > "$WORK/mama.log" 2>&1 &
 MAMA_PID=$!
 for _ in $(seq 1 150); do curl -fs "$URL/health/live" >/dev/null && curl -fs "$EMULATOR/health/liveliness" >/dev/null && break; sleep 0.2; done
 curl -fs "$URL/health/live" >/dev/null || { echo "mama did not start:"; cat "$WORK/mama.log"; exit 1; }
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-TOKEN="$(curl -fs -X POST "$URL/api/v1/auth/token" -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-password"}' | json "['access_token']")"
+token() { curl -fs -X POST "$URL/api/v1/auth/token" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | json "['access_token']"; }
+# The bootstrap password must be changed before anything else.
+curl -fs -o /dev/null -X POST "$URL/api/v1/auth/password" -H "Authorization: Bearer $(token bench-password)" -H 'Content-Type: application/json' \
+  -d '{"current_password":"bench-password","new_password":"bench-password-changed-2026"}'
+TOKEN="$(token bench-password-changed-2026)"
 AUTH=(-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json')
 
 echo "Creating $USERS users, 1,000 per call (no proxy latency yet)…"
@@ -45,7 +50,7 @@ print(json.dumps({'users':[{'user_id':'rot-%06d' % i,'organization':'org-%03d' %
 done
 calls() { curl -fs "$EMULATOR/_emulator/calls" | python3 -c "import json,sys; print(sum(k['calls'] for k in json.load(sys.stdin)['keys']))"; }
 keys_on_proxy() { curl -fs "$EMULATOR/_emulator/keys" | python3 -c "
-import json,sys; ks=json.load(sys.stdin)['keys']; a=[k.get('key_alias') for k in ks]
+import json,sys; ks=[k for k in json.load(sys.stdin)['keys'] if (k.get('metadata') or {}).get('managed_by') == 'mama']; a=[k.get('key_alias') for k in ks]
 print(len(ks), len(set(x for x in a if x)), sum(1 for x in a if not x))"; }
 for _ in $(seq 1 600); do
   read -r total _ _ < <(keys_on_proxy); [ "$total" -ge "$USERS" ] && break; sleep 0.5
@@ -76,5 +81,5 @@ print(f"rotate {users:,} users, grace 0, proxy latency $LATENCY_MS ms: request a
       f"every new key live and every old key gone after {done - start:.1f} s")
 print(f"  progress: total {p['total']}, done {p['done']}, revoked {p['revoked']}, failed {p['failed']}, skipped {p['skipped']}")
 print(f"  proxy calls naming a key during the rotation: {$after_calls - $before_calls:,} = {($after_calls - $before_calls) / users:.2f} per user")
-print(f"  keys on the proxy after: $total ($aliases distinct aliases, $unaliased without alias)")
+print(f"  mama's keys on the proxy after: $total ($aliases distinct aliases, $unaliased without alias); sync concurrency $CONCURRENCY")
 EOF
