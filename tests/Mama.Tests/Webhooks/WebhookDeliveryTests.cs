@@ -1,5 +1,6 @@
 using System.Net;
 using Mama.Tests.Infrastructure;
+using Mama.Tests.Rotation;
 using Mama.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using StandardWebhooks.Diagnostics;
@@ -38,6 +39,39 @@ public abstract class WebhookDeliveryTests(MamaApp app)
         // The check can fail: another secret, or a changed body, does not verify.
         Assert.Throws<WebhookVerificationException>(() => received[0].Verify(WebhookService.NewSecret()));
         Assert.Throws<WebhookVerificationException>(() => (received[0] with { Body = received[0].Body.Replace(id, "someone-else") }).Verify(endpoint.Secret));
+        await admin.DeleteAsync($"/api/v1/webhooks/{endpoint.Id}");
+    }
+
+    [Fact]
+    public async Task ARealRotationSendsKeyRotatedThenPreviousRevokedSignedAndWithoutEitherKey()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var admin = await app.SuperAdminAsync();
+        var endpoint = await admin.AddWebhookAsync(receiver.Url, WebhookEvents.KeyRotated, WebhookEvents.KeyPreviousRevoked);
+        var id = UserTestData.NewId("wh");
+        await admin.CreateUsersAsync([UserTestData.Row(id)]);
+        var oldKey = app.LiteLlm.FindKeyByAlias(id)!.Key!;
+
+        var started = await admin.RotateAsync(new { user_ids = new[] { id }, grace = "0" });
+        await admin.UntilAsync(started.RotationId!, p => p.Revoked == 1 && p.Finished, "the old key is revoked");
+        var newKey = app.LiteLlm.FindKeyByAlias(id)!.Key!;
+        Assert.NotEqual(oldKey, newKey);
+
+        await MamaApp.EventuallyAsync(async () => { await Task.CompletedTask; return receiver.For(id).Count >= 2; }, "both rotation events arrive");
+        var received = receiver.For(id);
+        Assert.Equal([WebhookEvents.KeyRotated, WebhookEvents.KeyPreviousRevoked], received.Select(r => r.Type));
+        foreach (var delivery in received)
+        {
+            delivery.Verify(endpoint.Secret);
+            Assert.Equal(started.RotationId, delivery.Data.GetProperty("rotation_id").GetString());
+            foreach (var key in new[] { oldKey, newKey })
+            {
+                Assert.DoesNotContain(key, delivery.Body);
+                Assert.DoesNotContain(key[3..], delivery.Body);
+            }
+            Assert.DoesNotContain("sk-", delivery.Body);
+        }
+        Assert.True(received[0].Data.TryGetProperty("previous_key_expires_at", out _));
         await admin.DeleteAsync($"/api/v1/webhooks/{endpoint.Id}");
     }
 
