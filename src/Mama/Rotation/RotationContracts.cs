@@ -9,7 +9,7 @@ public sealed record RotationFilter(string? Search, string? Organization, string
 /// <param name="ExpectedTotal">The number of users the caller confirmed (the UI's typed number): a 409 when the selection now holds another number.</param>
 public sealed record RotateRequest(IReadOnlyList<string>? UserIds, RotationFilter? Filter, string? Grace, bool DryRun = false, int? ExpectedTotal = null);
 
-/// <param name="Skipped">Users a filter matched that are not rotated, with why: <c>already_rotating</c> or <c>conflict</c> (at most 1,000).</param>
+/// <param name="Skipped">Users a filter matched that are not rotated, with why: <c>already_rotating</c>, <c>conflict</c>, or (automatic rotations) <c>expired</c> (at most 1,000).</param>
 public sealed record RotateResponse(string? RotationId, int Total, TimeSpan Grace, bool DryRun, string? StatusUrl, IReadOnlyList<SkippedUser>? Skipped = null);
 
 public sealed record SkippedUser(string UserId, string Reason);

@@ -92,10 +92,13 @@ public sealed class RotationService(
         }
         var skippedShown = skipped.Count == 0 ? null : skipped.Take(1000).ToList();
         if (request.ExpectedTotal is { } expected && expected != users.Count)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, Action, AuditResult.Failure, 409, targets.Count <= 1000 ? targets : [], new { total = users.Count, expected_total = expected }, "selection changed"), ct);
             throw new ProblemException(409, "Conflict", $"The selection holds {users.Count} users now, not the {expected} confirmed; nothing was rotated. Check it and confirm again.")
             {
                 Extensions = { ["total"] = users.Count },
             };
+        }
         if (request.DryRun)
         {
             await audit.WriteAsync(new AuditEntry(actor, "key.rotate.dry_run", AuditResult.Success, 200, targets.Count <= 1000 ? targets : [], new { total = users.Count, skipped = skipped.Count, grace = GraceParser.Format(grace) }), ct);
