@@ -144,6 +144,23 @@ public sealed class RotateKeysDialogTests(SqliteApp app) : IClassFixture<SqliteA
         page.WaitForAssertion(() => Assert.Equal(ids[..2], Rows(page).Select(r => r.QuerySelectorAll("td")[1].TextContent.Trim())), Wait);
     }
 
+    [Fact]
+    public async Task AUserWhoseKeyHasPassedItsEndShowsAnExpiredBadgeInTheList()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserTestData.NewId("exp");
+        var ids = (await admin.CreateUsersAsync(2, organization: tag)).Order(StringComparer.Ordinal).ToList();
+        await using (var db = app.NewDbContext())
+            await db.KeyUsers.Where(u => u.UserId == ids[0]).ExecuteUpdateAsync(s => s.SetProperty(u => u.ExpiresAt, DateTimeOffset.UtcNow.AddMinutes(-1)));
+        await using var ui = new UiTest(app);
+        var page = await UsersPageTests.SearchAsync(ui, tag, expectedRows: 2);
+
+        string? ExpiredBadge(string userId) =>
+            Rows(page).Single(r => r.QuerySelectorAll("td")[1].TextContent.Trim() == userId).QuerySelector("[data-testid=expired]")?.TextContent.Trim();
+        Assert.Equal("expired · blocked", ExpiredBadge(ids[0]));
+        Assert.Null(ExpiredBadge(ids[1]));
+    }
+
     private static async Task<IRenderedComponent<IComponent>> ShowAsync(UiTest ui, DialogParameters<RotateKeysDialog> parameters)
     {
         await ui.Providers.InvokeAsync(() => ui.Services.GetRequiredService<IDialogService>().ShowAsync<RotateKeysDialog>("Rotate keys", parameters));
