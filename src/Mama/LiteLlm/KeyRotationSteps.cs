@@ -33,16 +33,26 @@ public sealed class KeyRotationSteps(
     /// </summary>
     public async Task AdvanceAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct)
     {
-        await UpdatePreviousAsync(user.KeyHash, spec, ct);
+        await UpdatePreviousAsync(user.KeyHash, spec, ct, keepMetadata: user.RotationGrace > TimeSpan.Zero);
         await EnsureNextAsync(user, leaseToken, spec, ct);
     }
 
-    /// <summary>A replaced key (or one being replaced) gets every edit, off the alias; one already gone is fine.</summary>
-    public async Task UpdatePreviousAsync(string hash, KeySpec spec, CancellationToken ct)
+    /// <summary>
+    /// A replaced key (or one being replaced) gets every edit, off the alias; one already gone is fine. With
+    /// <paramref name="keepMetadata"/> its metadata is read first, so what others put there (tags for spend reports)
+    /// survives a window; a key about to be revoked at once (grace 0) is not worth that call.
+    /// </summary>
+    public async Task UpdatePreviousAsync(string hash, KeySpec spec, CancellationToken ct, bool keepMetadata = true)
     {
+        var current = default(System.Text.Json.JsonElement);
+        if (keepMetadata)
+        {
+            if (await liteLlm.GetKeyByHashAsync(hash, ct) is not { } existing) return;
+            current = existing.Metadata;
+        }
         try
         {
-            await liteLlm.UpdateKeyByHashAsync(spec.ToPreviousKeyUpdateRequest(hash), ct);
+            await liteLlm.UpdateKeyByHashAsync(spec.ToPreviousKeyUpdateRequest(hash, current), ct);
         }
         catch (LiteLlmKeyNotFoundException)
         {

@@ -95,11 +95,12 @@ public sealed record KeySpec(string Alias, IReadOnlyList<string> Models, string 
 
     /// <summary>
     /// The <c>/key/update</c> body of a key a rotation replaces: taken off the alias (LiteLLM's aliases are unique, and the
-    /// alias belongs to the new key), marked as the user's previous key, and given every edit the current key gets.
+    /// alias belongs to the new key), marked as the user's previous key, and given every edit the current key gets; with the
+    /// key's <paramref name="current"/> metadata, what others put there survives the window.
     /// </summary>
-    public KeyRequest ToPreviousKeyUpdateRequest(string hash)
+    public KeyRequest ToPreviousKeyUpdateRequest(string hash, JsonElement current = default)
     {
-        var metadata = MergedInto(default);
+        var metadata = MergedInto(current);
         metadata[PreviousOfField] = Alias;
         return new KeyRequest { Key = hash, KeyAlias = null, Models = Models, Metadata = metadata, Blocked = Blocked };
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Mama.LiteLlm;
 using Mama.Rotation;
 using Mama.Tests.Infrastructure;
@@ -106,6 +107,30 @@ public abstract class RotationTests(MamaApp app)
                 Assert.Null(u.RotationId);
             });
         }
+    }
+
+    [Fact]
+    public async Task TagsSetOnTheOldKeyInLiteLlmSurviveOnItDuringTheWindow()
+    {
+        var (admin, lookups, ids) = await UsersAsync(1);
+        var id = ids[0];
+        var old = (await lookups.LookupAsync(id)).Key;
+        var metadata = app.LiteLlm.FindKey(old)!.Metadata;
+        metadata["tags"] = new System.Text.Json.Nodes.JsonArray("team-a");
+        using (var proxy = new HttpClient { BaseAddress = app.Emulator.BaseUrl })
+        {
+            proxy.DefaultRequestHeaders.Authorization = new("Bearer", MamaApp.MasterKey);
+            Assert.Equal(HttpStatusCode.OK, (await proxy.PostAsJsonAsync("key/update",
+                new System.Text.Json.Nodes.JsonObject { ["key"] = LiteLlmClient.HashKey(old), ["metadata"] = metadata })).StatusCode);
+        }
+
+        var started = await admin.RotateAsync(new { user_ids = ids, grace = "1h" });
+        await admin.UntilAsync(started.RotationId!, p => p.Done == 1, "the new key is live");
+
+        var replaced = app.LiteLlm.FindKey(old)!;
+        Assert.Null(replaced.KeyAlias);
+        Assert.Equal(id, (string?)replaced.Metadata["mama_previous_of"]);
+        Assert.Equal(["team-a"], replaced.Metadata["tags"]!.AsArray().Select(t => (string)t!));
     }
 
     [Fact]
