@@ -4,7 +4,7 @@ using Mama.Users;
 
 namespace Mama.EndToEnd.Users;
 
-/// <summary>The users page at a laptop's 1280 px and a phone's 390 px: nothing needs a sideways scroll.</summary>
+/// <summary>The users page at a laptop's 1280 px, a tablet's 768 px and a phone's 390 px: nothing needs a sideways scroll.</summary>
 public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
 {
     private static readonly string[] AllModels = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "text-embedding-3-small"];
@@ -31,10 +31,12 @@ public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
         await Infrastructure.Screenshots.SaveAsync(Page, "users-1280");
     }
 
-    [Fact]
-    public async Task OnAPhoneAUserCardShowsItsValuesAndAddUsersWorksInAFullScreenDialog()
+    [Theory]
+    [InlineData(390, 844)]
+    [InlineData(768, 1024)]
+    public async Task OnAPhoneOrTabletAUserCardShowsItsValuesWithoutASidewaysScroll(int width, int height)
     {
-        await Page.SetViewportSizeAsync(390, 844);
+        await Page.SetViewportSizeAsync(width, height);
         var (tag, id) = await UserWithLongValuesAsync();
         await SignInAsNewAdminAsync();
         await GotoAsync($"/users?search={tag}");
@@ -45,7 +47,17 @@ public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
         await ExpectNoSidewaysScrollAsync();
         await Expect(card.GetByText(id, new() { Exact = true })).ToBeInViewportAsync(new() { Ratio = 1 });
         await Expect(card.GetByText($"{tag}-organisation", new() { Exact = true })).ToBeInViewportAsync(new() { Ratio = 1 });
-        await Infrastructure.Screenshots.SaveAsync(Page, "users-phone");
+        await Expect(card.GetByTestId("sync")).ToBeInViewportAsync(new() { Ratio = 1 });
+        await Infrastructure.Screenshots.SaveAsync(Page, $"users-{width}");
+    }
+
+    [Fact]
+    public async Task OnAPhoneAddUsersOpensFullScreenAndCreatesTheUsers()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var tag = "lay" + Guid.NewGuid().ToString("N")[..8];
+        await SignInAsNewAdminAsync();
+        await WaitForInteractiveAsync();
 
         await Page.GetByRole(AriaRole.Button, new() { Name = "Add users" }).ClickAsync();
         var add = Page.GetByRole(AriaRole.Dialog);
@@ -55,6 +67,7 @@ public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
         await add.GetByRole(AriaRole.Button, new() { Name = "Add pasted lines" }).ClickAsync();
         var create = add.GetByRole(AriaRole.Button, new() { Name = "Create 2 users" });
         await Expect(create).ToBeInViewportAsync();
+        await Infrastructure.Screenshots.SaveAsync(Page, "add-users-phone");
         await create.ClickAsync();
         await Expect(add.GetByText("2 users created.")).ToBeVisibleAsync();
         Assert.Equal(2, App.LiteLlm.GetKeys().Count(k => k.KeyAlias is { } alias && alias.StartsWith($"{tag}-p", StringComparison.Ordinal)));

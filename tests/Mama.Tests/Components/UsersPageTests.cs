@@ -101,6 +101,30 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     }
 
     [Fact]
+    public async Task ASyncErrorShowsOnTheRowAsAnIconCarryingTheReasonAndTheKeyMenuHoldsCopyAndReveal()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, organization: tag))[0];
+        await using (var db = app.NewDbContext())
+        {
+            var user = await db.KeyUsers.SingleAsync(u => u.UserId == id);
+            user.SyncState = SyncState.Error;
+            user.SyncError = "LiteLLM said: budget exceeded";
+            user.NextSyncAt = DateTimeOffset.UtcNow.AddDays(1); // the reconciler leaves it as set
+            await db.SaveChangesAsync();
+        }
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        Assert.Equal("LiteLLM said: budget exceeded", page.Find("[data-testid=sync] [data-testid=sync-error]").GetAttribute("aria-label"));
+        Assert.Single(page.FindAll("[data-testid=key-menu] button"));
+        page.Act(() => page.Find("[data-testid=key-menu] button").Click());
+        ui.Providers.WaitForAssertion(() => Assert.Equal(["Copy key", "Reveal key"],
+            ui.Providers.FindAll(".mud-popover-open .mud-menu-item").Select(i => i.TextContent.Trim())), Wait);
+    }
+
+    [Fact]
     public async Task AddUsersFromPastedLinesCreatesThemAllAndListsEachOutcome()
     {
         var tag = Tag();
