@@ -21,9 +21,10 @@ public abstract class KeyConflictDialogTests(MamaApp app)
         var page = await UsersPageTests.SearchAsync(ui, id, expectedRows: 1);
         page.WaitForAssertion(() =>
         {
-            var sync = page.Find("[data-testid=users-grid] tbody tr.mud-table-row").TextContent;
-            Assert.Contains("conflict", sync);
-            Assert.Contains("another key under this alias", sync);
+            // The reason rides on the row's error icon (its tooltip and label), so the column stays narrow.
+            var sync = page.Find("[data-testid=users-grid] tbody tr.mud-table-row [data-testid=sync]");
+            Assert.Contains("conflict", sync.TextContent);
+            Assert.Contains("another key under this alias", sync.QuerySelector("[data-testid=sync-error]")!.GetAttribute("aria-label"));
         }, Wait);
         var dialog = Open(ui, page);
 

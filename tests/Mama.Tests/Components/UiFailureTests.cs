@@ -26,14 +26,14 @@ public abstract class UiFailureTests(MamaApp app)
 
         await using (await TableLock.HoldAsync(app.Database, "audit_events"))
         {
-            page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+            UsersPageTests.KeyMenuItem(ui, page, $"Reveal the key of {id}");
             ui.Providers.WaitForAssertion(() => Assert.Contains(
                 "Writing the audit event timed out. The request was refused so that nothing goes unaudited; try again shortly.", Snackbars(ui)), Wait);
         }
         Assert.StartsWith("sk-…", Key(page));
 
         await MamaApp.EventuallyAsync(async () => (await host.CreateClient().GetAsync("/health/ready")).IsSuccessStatusCode, "the audit writer recovers", Wait);
-        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+        UsersPageTests.KeyMenuItem(ui, page, $"Reveal the key of {id}");
         page.WaitForAssertion(() => Assert.Equal(app.LiteLlm.FindKeyByAlias(id)!.Key, Key(page)), Wait);
     }
 

@@ -83,6 +83,48 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     }
 
     [Fact]
+    public async Task ALongModelListShowsTwoChipsAndACountNamingTheRestRedWhenOneOfThemIsRetired()
+    {
+        var tag = Tag();
+        string[] models = ["gpt-4o", "claude-sonnet-4", "retired-a", "retired-b", "retired-c"];
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync([UserTestData.Row(UserTestData.NewId(), tag, models)], allowUnknownModels: true);
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        var shown = page.FindAll("[data-model]").Select(c => c.GetAttribute("data-model")!).ToList();
+        Assert.Equal(2, shown.Count);
+        var more = page.Find("[data-testid=more-models]");
+        Assert.Equal("+3", more.TextContent.Trim());
+        Assert.Equal($"3 more: {string.Join(", ", models.Except(shown))}", more.GetAttribute("aria-label"));
+        Assert.Equal(shown.Count(s => s.StartsWith("retired")) < 3, more.ClassName!.Contains("mud-chip-color-error"));
+    }
+
+    [Fact]
+    public async Task ASyncErrorShowsOnTheRowAsAnIconCarryingTheReasonAndTheKeyMenuHoldsCopyAndReveal()
+    {
+        var tag = Tag();
+        using var admin = await app.SuperAdminAsync();
+        var id = (await admin.CreateUsersAsync(1, organization: tag))[0];
+        await using (var db = app.NewDbContext())
+        {
+            var user = await db.KeyUsers.SingleAsync(u => u.UserId == id);
+            user.SyncState = SyncState.Error;
+            user.SyncError = "LiteLLM said: budget exceeded";
+            user.NextSyncAt = DateTimeOffset.UtcNow.AddDays(1); // the reconciler leaves it as set
+            await db.SaveChangesAsync();
+        }
+        await using var ui = new UiTest(app);
+        var page = await SearchAsync(ui, tag, expectedRows: 1);
+
+        Assert.Equal("LiteLLM said: budget exceeded", page.Find("[data-testid=sync] [data-testid=sync-error]").GetAttribute("aria-label"));
+        Assert.Single(page.FindAll("[data-testid=key-menu] button"));
+        page.Act(() => page.Find("[data-testid=key-menu] button").Click());
+        ui.Providers.WaitForAssertion(() => Assert.Equal(["Copy key", "Reveal key"],
+            ui.Providers.FindAll(".mud-popover-open .mud-menu-item").Select(i => i.TextContent.Trim())), Wait);
+    }
+
+    [Fact]
     public async Task AddUsersFromPastedLinesCreatesThemAllAndListsEachOutcome()
     {
         var tag = Tag();
@@ -252,7 +294,7 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         await using var ui = new UiTest(app);
         var page = await SearchAsync(ui, tag, expectedRows: 1);
 
-        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+        KeyMenuItem(ui, page, $"Reveal the key of {id}");
 
         page.WaitForAssertion(() => Assert.Equal("unreadable", page.Find("[data-testid=key]").TextContent.Trim()), Wait);
         ui.Providers.WaitForAssertion(() => Assert.Contains("cannot be decrypted", ui.Providers.Markup), Wait);
@@ -287,10 +329,10 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         ui.JSInterop.Setup<bool>("mama.copy", _ => true).SetException(new Microsoft.JSInterop.JSException("navigator.clipboard is undefined"));
         var page = await SearchAsync(ui, tag, expectedRows: 1);
 
-        page.Act(() => page.Find($"button[aria-label='Copy the key of {id}']").Click());
+        KeyMenuItem(ui, page, $"Copy the key of {id}");
         ui.Providers.WaitForAssertion(() => Assert.Contains("An unexpected error occurred;", ui.Providers.Find(".mud-snackbar").TextContent), Wait);
 
-        page.Act(() => page.Find($"button[aria-label='Reveal the key of {id}']").Click());
+        KeyMenuItem(ui, page, $"Reveal the key of {id}");
         page.WaitForAssertion(() => Assert.Equal(app.LiteLlm.FindKeyByAlias(id)!.Key, page.Find("[data-testid=key]").TextContent.Trim()), Wait);
     }
 
@@ -351,6 +393,19 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         var page = ui.Render<UsersPage>();
         page.WaitForAssertion(() => Assert.True(page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row").Count > 0 || page.Markup.Contains("No users match.")), Wait);
         return Task.FromResult(page);
+    }
+
+    /// <summary>Opens the row's key menu (the only row on the page) and picks the item with this label.</summary>
+    internal static void KeyMenuItem(UiTest ui, IRenderedComponent<UsersPage> page, string label)
+    {
+        // The activator toggles: a menu still closing from its last pick can swallow a click, so a bounded few tries.
+        for (var attempt = 0; attempt < 4 && ui.Providers.FindAll($"[aria-label='{label}']").Count == 0; attempt++)
+        {
+            page.Act(() => page.Find("[data-testid=key-menu] button").Click());
+            try { ui.Providers.WaitForAssertion(() => Assert.NotEmpty(ui.Providers.FindAll($"[aria-label='{label}']")), TimeSpan.FromSeconds(3)); }
+            catch (Bunit.Extensions.WaitForHelpers.WaitForFailedException) { }
+        }
+        ui.Providers.Act(() => ui.Providers.Find($"[aria-label='{label}']").Click());
     }
 
     private static IElement HeaderButton(IRenderedComponent<UsersPage> page, string title) =>

@@ -5,6 +5,7 @@ using Mama.Rotation;
 using Mama.Security;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Localization;
 using Microsoft.JSInterop;
 using MudBlazor;
@@ -21,6 +22,8 @@ public sealed partial class UsersPage
     [Inject] private IJSRuntime Js { get; set; } = default!;
     [Inject] private ISnackbar Snackbar { get; set; } = default!;
     [Inject] private IStringLocalizer<UsersPage> L { get; set; } = default!;
+    [Inject] private IBrowserViewportService Viewport { get; set; } = default!;
+    [CascadingParameter] private Task<AuthenticationState>? AuthState { get; set; }
 
     /// <summary>A search in the address (<c>/users?search=acme</c>), so a filtered list can be bookmarked or linked.</summary>
     [SupplyParameterFromQuery(Name = "search")] public string? InitialSearch { get; set; }
@@ -178,7 +181,7 @@ public sealed partial class UsersPage
     {
         var dialog = await Dialogs.ShowAsync<EditUserDialog>(L["EditUser", row.Item.UserId],
             new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
-            new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true });
+            await DialogOptionsAsync(MaxWidth.Medium));
         if (await dialog.Result is { Canceled: false }) await grid.ReloadServerData();
     }
 
@@ -186,7 +189,7 @@ public sealed partial class UsersPage
     {
         var dialog = await Dialogs.ShowAsync<AddUsersDialog>(L["AddUsers"],
             new DialogParameters<AddUsersDialog> { { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
-            new DialogOptions { MaxWidth = MaxWidth.ExtraLarge, FullWidth = true, BackdropClick = false });
+            await DialogOptionsAsync(MaxWidth.ExtraLarge, backdropClick: false));
         await dialog.Result;
         await grid.ReloadServerData();
     }
@@ -197,7 +200,7 @@ public sealed partial class UsersPage
         if (users is null || users.Count == 0) return;
         var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L["EditSelectedTitle", users.Count.ToString("N0")],
             new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() } },
-            new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, BackdropClick = false });
+            await DialogOptionsAsync(MaxWidth.Medium, backdropClick: false));
         if (await dialog.Result is { Canceled: false })
         {
             ClearSelection();
@@ -211,7 +214,7 @@ public sealed partial class UsersPage
         if (users is null || users.Count == 0) return;
         var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L["DeleteTitle", users.Count.ToString("N0")],
             new DialogParameters<DeleteUsersDialog> { { d => d.UserIds, users.Select(u => u.UserId).ToList() } },
-            new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, BackdropClick = false });
+            await DialogOptionsAsync(MaxWidth.Small, backdropClick: false));
         if (await dialog.Result is { Canceled: false })
         {
             ClearSelection();
@@ -227,7 +230,7 @@ public sealed partial class UsersPage
         else if (selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
         else return;
         var dialog = await Dialogs.ShowAsync<RotateKeysDialog>(L["RotateKeys"], parameters,
-            new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, BackdropClick = false });
+            await DialogOptionsAsync(MaxWidth.Small, backdropClick: false));
         if (await dialog.Result is { Canceled: false }) ClearSelection();
         await grid.ReloadServerData();
     }
