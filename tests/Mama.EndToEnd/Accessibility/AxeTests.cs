@@ -41,16 +41,19 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
         var admin = await App.NewAdminAsync(Roles.SuperAdmin, mustChangePassword: false);
         var tag = "axe" + Guid.NewGuid().ToString("N")[..8];
         string[] ids = [$"{tag}-a", $"{tag}-b"];
+        // One chip of each kind: a served model, the blue all-team-models, a red model the proxy does not serve.
         await App.Service<UserService>().CreateAsync(new CreateUsersRequest(
-            [new NewUserRequest(ids[0], tag, ["gpt-4o"], ["billing"], ""), new NewUserRequest(ids[1], tag, ["all-team-models"], ["billing"], "")]),
-            new Actor("e2e-fixture", null, null), CancellationToken.None);
+            [new NewUserRequest(ids[0], tag, ["gpt-4o"], ["billing"], ""), new NewUserRequest(ids[1], tag, ["all-team-models", "retired-model"], ["billing"], "")],
+            AllowUnknownModels: true), new Actor("e2e-fixture", null, null), CancellationToken.None);
 
         await GotoAsync("/login");
         await Expect(Page.Locator("html")).ToHaveAttributeAsync("lang", Language);
         await CheckAsync("sign-in");
-        await Page.Locator("#username").FillAsync(admin.Username);
-        await Page.Locator("#password").FillAsync(admin.Password);
-        await Page.Locator("button[type=submit]").ClickAsync();
+        ExpectConsoleError("status of 401"); // Chromium's line for the refused sign-in below
+        await SignInAsync(admin.Username, "not-" + admin.Password);
+        await Expect(Page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await CheckAsync("sign-in refused");
+        await SignInAsync(admin.Username, admin.Password);
         await Expect(Page).Not.ToHaveURLAsync(new Regex("/login"));
 
         foreach (var path in new[] { "/admins", "/audit", "/litellm" })
@@ -66,7 +69,8 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
 
         await VisitAsync($"/users?search={tag}");
         await Expect(Page.GetByText(ids[1], new() { Exact = true })).ToBeVisibleAsync();
-        await CheckDialogAsync("add users", Text<UsersPage>("AddUsers"));
+        await CheckDialogAsync("add users", Text<UsersPage>("AddUsers"), close: false);
+        await AddOneUserAsync($"{tag}-c,{tag},gpt-4o,billing,");
         await Page.GetByText(ids[0], new() { Exact = true }).ClickAsync();
         await CheckOpenDialogAsync("edit user");
         foreach (var id in ids)
@@ -91,20 +95,48 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
         await CheckAsync(path);
     }
 
-    private async Task CheckDialogAsync(string name, string button)
+    /// <summary>Posts the sign-in form by its field ids, whatever the language.</summary>
+    private new async Task SignInAsync(string username, string password)
+    {
+        await Page.Locator("#username").FillAsync(username);
+        await Page.Locator("#password").FillAsync(password);
+        await Page.Locator("button[type=submit]").ClickAsync();
+    }
+
+    private async Task CheckDialogAsync(string name, string button, bool close = true)
     {
         await Page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync();
-        await CheckOpenDialogAsync(name);
+        await CheckOpenDialogAsync(name, close);
     }
 
     /// <summary>Checks the open dialog (after its opening transition) and closes it with Escape.</summary>
-    private async Task CheckOpenDialogAsync(string name)
+    private async Task CheckOpenDialogAsync(string name, bool close = true)
     {
         var dialog = Page.GetByRole(AriaRole.Dialog);
         await Expect(dialog).ToBeVisibleAsync();
         await Page.WaitForFunctionAsync("() => document.getAnimations().every(a => a.playState !== 'running')");
         await CheckAsync("dialog: " + name);
+        if (close) await CloseDialogAsync();
+    }
+
+    private async Task CloseDialogAsync()
+    {
         await Page.Keyboard.PressAsync("Escape");
+        await Expect(Page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
+    }
+
+    /// <summary>Creates a user through the open Add users dialog and checks the outcome (the green synced chips).</summary>
+    private async Task AddOneUserAsync(string line)
+    {
+        var dialog = Page.GetByRole(AriaRole.Dialog);
+        await dialog.GetByText(Text<AddUsersDialog>("PasteTitle")).ClickAsync();
+        await dialog.GetByLabel(Text<AddUsersDialog>("PasteLabel")).FillAsync(line);
+        await dialog.GetByRole(AriaRole.Button, new() { Name = Text<AddUsersDialog>("AddPasted") }).ClickAsync();
+        // The dialog's one filled button is Create (its label counts the rows, worded per language).
+        await dialog.Locator(".mud-dialog-actions .mud-button-filled").ClickAsync();
+        await Expect(dialog.GetByTestId("sync-outcomes")).ToBeVisibleAsync();
+        await CheckAsync("dialog: add users, done");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = Text<AddUsersDialog>("Close") }).ClickAsync();
         await Expect(dialog).ToHaveCountAsync(0);
     }
 
