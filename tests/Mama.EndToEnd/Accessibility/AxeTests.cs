@@ -4,6 +4,7 @@ using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Mama.Admins;
 using Mama.Audit;
+using Mama.Components.Account;
 using Mama.Components.Pages.Admins;
 using Mama.Components.Pages.ApiClients;
 using Mama.Components.Pages.Users;
@@ -38,7 +39,7 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
     [Fact]
     public async Task EveryPageAndEveryMainDialogHasNoSeriousOrCriticalViolation()
     {
-        var admin = await App.NewAdminAsync(Roles.SuperAdmin, mustChangePassword: false);
+        var admin = await App.NewAdminAsync(Roles.SuperAdmin);
         var tag = "axe" + Guid.NewGuid().ToString("N")[..8];
         string[] ids = [$"{tag}-a", $"{tag}-b"];
         // One chip of each kind: a served model, the blue all-team-models, a red model the proxy does not serve.
@@ -54,7 +55,15 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
         await Expect(Page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
         await CheckAsync("sign-in refused");
         await SignInAsync(admin.Username, admin.Password);
-        await Expect(Page).Not.ToHaveURLAsync(new Regex("/login"));
+        await Expect(Page).ToHaveURLAsync(new Regex("/account/password"));
+        await CheckAsync("forced password change");
+        var password = TestAdmin.NewPassword();
+        ExpectConsoleError("status of 400"); // and for the refused change
+        await ChangeOwnPasswordAsync(admin.Password, password, "not-" + password);
+        await Expect(Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = Text<AccountPage>("Mismatch") })).ToBeVisibleAsync();
+        await CheckAsync("password change refused");
+        await ChangeOwnPasswordAsync(admin.Password, password, password);
+        await Expect(Page).Not.ToHaveURLAsync(new Regex("/account"));
 
         foreach (var path in new[] { "/admins", "/audit", "/litellm" })
             await VisitAsync(path);
@@ -95,12 +104,19 @@ public abstract class AxeTests(MamaE2E app) : BrowserTest(app)
         await CheckAsync(path);
     }
 
-    /// <summary>Posts the sign-in form by its field ids, whatever the language.</summary>
     private new async Task SignInAsync(string username, string password)
     {
-        await Page.Locator("#username").FillAsync(username);
-        await Page.Locator("#password").FillAsync(password);
-        await Page.Locator("button[type=submit]").ClickAsync();
+        await Page.GetByLabel(Text<LoginPage>("Username"), new() { Exact = true }).FillAsync(username);
+        await Page.GetByLabel(Text<LoginPage>("Password"), new() { Exact = true }).FillAsync(password);
+        await Page.GetByRole(AriaRole.Button, new() { Name = Text<LoginPage>("SignIn"), Exact = true }).ClickAsync();
+    }
+
+    private async Task ChangeOwnPasswordAsync(string current, string next, string repeated)
+    {
+        await Page.GetByLabel(Text<AccountPage>("Current"), new() { Exact = true }).FillAsync(current);
+        await Page.GetByLabel(Text<AccountPage>("New"), new() { Exact = true }).FillAsync(next);
+        await Page.GetByLabel(Text<AccountPage>("Confirm"), new() { Exact = true }).FillAsync(repeated);
+        await Page.GetByRole(AriaRole.Button, new() { Name = Text<AccountPage>("Save"), Exact = true }).ClickAsync();
     }
 
     private async Task CheckDialogAsync(string name, string button, bool close = true)
