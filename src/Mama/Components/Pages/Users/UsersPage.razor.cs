@@ -195,7 +195,7 @@ public sealed partial class UsersPage
     {
         var users = await SelectedUsersAsync();
         if (users is null || users.Count == 0) return;
-        var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L["EditSelectedTitle", users.Count.ToString("N0")],
+        var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L.Plural("EditSelectedTitle", users.Count, users.Count.ToString("N0")),
             new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() } },
             new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, BackdropClick = false });
         if (await dialog.Result is { Canceled: false })
@@ -209,7 +209,7 @@ public sealed partial class UsersPage
     {
         var users = await SelectedUsersAsync();
         if (users is null || users.Count == 0) return;
-        var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L["DeleteTitle", users.Count.ToString("N0")],
+        var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L.Plural("DeleteTitle", users.Count, users.Count.ToString("N0")),
             new DialogParameters<DeleteUsersDialog> { { d => d.UserIds, users.Select(u => u.UserId).ToList() } },
             new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, BackdropClick = false });
         if (await dialog.Result is { Canceled: false })
