@@ -89,7 +89,8 @@ public sealed class UiSession(
 
     /// <summary>The problem's detail and, for a validation failure, each field's message: what the REST API says, in words.</summary>
     public string Describe(ProblemException problem) =>
-        problem.Errors is { Count: > 0 } errors
+        problem.Code is { } code && L["Problem_" + code, (problem.Extensions.TryGetValue("user_id", out var id) ? id : null) ?? ""] is { ResourceNotFound: false } known ? known
+        : problem.Errors is { Count: > 0 } errors
             ? L["ProblemWithFields", problem.Message, string.Join(" ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")))]
             : problem.Message;
 

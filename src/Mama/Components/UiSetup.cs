@@ -34,8 +34,11 @@ public static class UiSetup
             o.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight;
             o.SnackbarConfiguration.VisibleStateDuration = 6000;
         });
-        return services;
+        return services.AddMudTexts();
     }
+
+    /// <summary>MudBlazor's built-in texts in the page's language (see <see cref="MudTexts"/>).</summary>
+    public static IServiceCollection AddMudTexts(this IServiceCollection services) => services.AddTransient<MudLocalizer, MudTexts>();
 
     /// <summary>English by default; Korean from the browser's Accept-Language or the app bar's switch (a cookie).</summary>
     public static IApplicationBuilder UseMamaLocalization(this IApplicationBuilder app) =>

@@ -13,6 +13,15 @@ public sealed class ProblemException(int status, string title, string detail, ID
     public IDictionary<string, object?> Extensions { get; } = new Dictionary<string, object?>();
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>A stable name for the problem (the "code" member), so the UI can say it in the admin's language.</summary>
+    public string? Code => Extensions.TryGetValue("code", out var code) ? code as string : null;
+
+    public ProblemException WithCode(string code)
+    {
+        Extensions["code"] = code;
+        return this;
+    }
+
     public static ProblemException BadRequest(string detail) => new(400, "Bad request", detail);
     public static ProblemException Unauthorized(string detail) => new(401, "Unauthorized", detail);
     public static ProblemException Forbidden(string detail) => new(403, "Forbidden", detail);

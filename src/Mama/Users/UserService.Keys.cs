@@ -52,7 +52,7 @@ public sealed partial class UserService
         }
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var id = await db.KeyUsers.Where(u => u.UserId == userId && u.DeletedAt == null).Select(u => (long?)u.Id).SingleOrDefaultAsync(ct);
-        if (id is null) throw await FailAsync(404, "no such user", ProblemException.NotFound($"No user '{userId}'."));
+        if (id is null) throw await FailAsync(404, "no such user", UserNotFound(userId));
 
         User user;
         await using (var lease = await leases.TryTakeUserAsync(id.Value, ct))
@@ -62,7 +62,7 @@ public sealed partial class UserService
             using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
             // Read under the lease: a sync that finished meanwhile may have ended the conflict or stored a new key.
             user = await db.KeyUsers.SingleOrDefaultAsync(u => u.Id == id && u.DeletedAt == null, ct)
-                ?? throw await FailAsync(404, "no such user", ProblemException.NotFound($"No user '{userId}'."));
+                ?? throw await FailAsync(404, "no such user", UserNotFound(userId));
             if (user.SyncState != SyncState.Conflict)
                 throw await FailAsync(409, "not in conflict", ProblemException.Conflict($"User '{userId}' is not in conflict with the proxy (its sync state is {user.SyncState.Name()})."));
             object? detail = null;

@@ -52,6 +52,14 @@ public sealed partial class UserService
         return new UserPage(items, total, page, pageSize);
     }
 
+    /// <summary>404 with the code "user_not_found" and the ID as "user_id", for the UI to say in the admin's language.</summary>
+    private static ProblemException UserNotFound(string userId)
+    {
+        var problem = ProblemException.NotFound($"No user '{userId}'.").WithCode("user_not_found");
+        problem.Extensions["user_id"] = userId;
+        return problem;
+    }
+
     /// <summary>One user as lists show it (the key as a preview): what an edit dialog reloads.</summary>
     public async Task<UserResponse> GetAsync(string userId, Actor actor, CancellationToken ct)
     {
@@ -61,7 +69,7 @@ public sealed partial class UserService
         await audit.WriteAsync(user is null
             ? new AuditEntry(actor, "user.read", AuditResult.Failure, 404, [userId], Reason: "no such user")
             : new AuditEntry(actor, "user.read", AuditResult.Success, 200, [userId]), ct);
-        return user is null ? throw ProblemException.NotFound($"No user '{userId}'.") : ToResponse(user);
+        return user is null ? throw UserNotFound(userId) : ToResponse(user);
     }
 
     /// <summary>One user with the full key: a key disclosure, audited before the answer goes out.</summary>
@@ -73,7 +81,7 @@ public sealed partial class UserService
         if (user is null)
         {
             await audit.WriteAsync(new AuditEntry(actor, "user.read_key", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
-            throw ProblemException.NotFound($"No user '{userId}'.");
+            throw UserNotFound(userId);
         }
         if (protector.TryUnprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId) is not { } key)
         {

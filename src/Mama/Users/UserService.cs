@@ -253,7 +253,7 @@ public sealed partial class UserService(
         if (id is null)
         {
             await audit.WriteAsync(new AuditEntry(actor, "user.sync", AuditResult.Failure, 404, [userId], Reason: "no such user"), ct);
-            throw ProblemException.NotFound($"No user '{userId}'.");
+            throw UserNotFound(userId);
         }
         var outcome = await sync.SyncOneAsync(id.Value, ct);
         await audit.WriteAsync(new AuditEntry(actor, "user.sync", outcome.State is SyncOutcome.Synced or SyncOutcome.Deleted ? AuditResult.Success : AuditResult.Failure,
@@ -360,16 +360,16 @@ public sealed partial class UserService(
         }
         catch (DbUpdateConcurrencyException)
         {
-            throw ProblemException.Conflict("Some of these users were changed at the same time by someone else; nothing was changed. Try again.");
+            throw ProblemException.Conflict("Some of these users were changed at the same time by someone else; nothing was changed. Try again.").WithCode("users_changed_meanwhile");
         }
         catch (DbUpdateException e) when (IsUniqueViolation(e) && e.InnerException!.Message.Contains(nameof(User.KeyHash), StringComparison.Ordinal))
         {
             // Names the column only: the database's own text may quote the hash, and the key never leaves mama in an error.
-            throw ProblemException.Conflict("Another user got one of these keys at the same time; a key belongs to one user only. Nothing was changed.");
+            throw ProblemException.Conflict("Another user got one of these keys at the same time; a key belongs to one user only. Nothing was changed.").WithCode("key_taken_meanwhile");
         }
         catch (DbUpdateException e) when (IsUniqueViolation(e))
         {
-            throw ProblemException.Conflict("Some of these users were created at the same time by someone else; nothing was created. Try again.");
+            throw ProblemException.Conflict("Some of these users were created at the same time by someone else; nothing was created. Try again.").WithCode("users_created_meanwhile");
         }
     }
 

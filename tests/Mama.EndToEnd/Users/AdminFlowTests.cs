@@ -63,10 +63,10 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         await Page.Locator(".mud-popover-open").GetByText("claude-sonnet-4", new() { Exact = true }).ClickAsync();
         await ClosePickerAsync();
         await Expect(edit).ToBeVisibleAsync();
-        await Expect(edit.GetByTestId("edit-preview")).ToHaveTextAsync("2 of 2 users will change (models for 2); 0 are already as asked.");
+        await Expect(edit.GetByTestId("edit-preview")).ToHaveTextAsync("2 of 2 users will change (models for 2); 0 unchanged.");
         await Infrastructure.Screenshots.SaveAsync(Page, "batch-edit");
         await edit.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
-        await Expect(edit.GetByText("2 users changed; 0 were already as asked.")).ToBeVisibleAsync();
+        await Expect(edit.GetByText("2 changed, 0 unchanged.")).ToBeVisibleAsync();
         await edit.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
 
         // The chips and LiteLLM's state agree.
@@ -85,7 +85,7 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         await Page.GetByRole(AriaRole.Button, new() { Name = "Delete selected" }).ClickAsync();
         var delete = Page.GetByRole(AriaRole.Dialog);
         await Expect(delete.GetByTestId("delete-names")).ToHaveTextAsync(Id('c'));
-        await delete.GetByRole(AriaRole.Button, new() { Name = "Delete 1 users" }).ClickAsync();
+        await delete.GetByRole(AriaRole.Button, new() { Name = "Delete 1 user" }).ClickAsync();
         await Expect(delete.GetByTestId("sync-outcomes")).ToBeVisibleAsync();
         await delete.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
         await Expect(rows).ToHaveCountAsync(2);

@@ -73,7 +73,7 @@ public sealed class RotateKeysDialogTests(SqliteApp app) : IClassFixture<SqliteA
 
         dialog.Act(() => dialog.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == "Rotate key").Click());
 
-        dialog.WaitForAssertion(() => Assert.Equal("Rotate the keys of 1 users.", dialog.Find("[data-testid=rotate-summary]").TextContent.Trim()), Wait);
+        dialog.WaitForAssertion(() => Assert.Equal("Rotate the key of 1 user.", dialog.Find("[data-testid=rotate-summary]").TextContent.Trim()), Wait);
         Assert.Equal(["24 hours (default)", "1 hour", "7 days", "Revoke now (incident)"],
             dialog.FindAll("[data-testid=rotate-grace] label.mud-radio").Select(l => l.TextContent.Trim()));
         Assert.Empty(dialog.FindAll("[data-testid=rotate-confirm]"));
@@ -169,7 +169,7 @@ public sealed class RotateKeysDialogTests(SqliteApp app) : IClassFixture<SqliteA
     }
 
     private static IElement RotateButton(IRenderedComponent<IComponent> dialog, int count) =>
-        dialog.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == $"Rotate {count:N0} keys");
+        dialog.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == (count == 1 ? "Rotate 1 key" : $"Rotate {count:N0} keys"));
 
     private static IElement Radio(IRenderedComponent<IComponent> dialog, string label) =>
         dialog.FindAll("[data-testid=rotate-grace] label.mud-radio").Single(l => l.TextContent.Trim() == label).QuerySelector("input")!;

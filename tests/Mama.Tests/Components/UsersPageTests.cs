@@ -221,7 +221,7 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         dialog.Act(() => Radio(dialog, "edit-services", "Add").Click());
         dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services] textarea")), Wait);
         dialog.Act(() => dialog.Find("[data-testid=edit-services] textarea").Input("search"));
-        dialog.WaitForAssertion(() => Assert.Equal("2 of 3 users will change (services for 2); 1 are already as asked.", Preview(dialog)), Wait);
+        dialog.WaitForAssertion(() => Assert.Equal("2 of 3 users will change (services for 2); 1 unchanged.", Preview(dialog)), Wait);
 
         // Models: remove gpt-4o from all three as well — their last model, so their keys get blocked.
         dialog.Act(() => Radio(dialog, "edit-models", "Remove").Click());
@@ -229,10 +229,10 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         // Picking in MudSelect's popover is MudBlazor's own behaviour (the browser tests click it); here the picked value drives the preview.
         var picker = dialog.FindComponents<MudSelect<string>>().Single(c => c.Instance.Label == "Allowed models");
         await picker.InvokeAsync(() => picker.Instance.SelectedValuesChanged.InvokeAsync(["gpt-4o"]));
-        dialog.WaitForAssertion(() => Assert.Equal("3 of 3 users will change (models for 3, services for 2); 0 are already as asked.", Preview(dialog)), Wait);
+        dialog.WaitForAssertion(() => Assert.Equal("3 of 3 users will change (models for 3, services for 2); 0 unchanged.", Preview(dialog)), Wait);
 
         dialog.Act(() => dialog.FindAll("button").Single(b => b.TextContent == "Apply").Click());
-        dialog.WaitForAssertion(() => Assert.Contains("3 users changed; 0 were already as asked.", dialog.Find("[role=status]").TextContent), Wait);
+        dialog.WaitForAssertion(() => Assert.Contains("3 changed, 0 unchanged.", dialog.Find("[role=status]").TextContent), Wait);
         await using var db = app.NewDbContext();
         var users = await db.KeyUsers.Where(u => ids.Contains(u.UserId)).ToListAsync();
         Assert.All(users, u => Assert.Equal("", u.ModelNames));

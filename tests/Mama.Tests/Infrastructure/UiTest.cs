@@ -42,6 +42,7 @@ public sealed class UiTest : BunitContext
             o.PopoverOptions.CheckForPopoverProvider = false;
         });
         Services.AddLocalization();
+        Services.AddMudTexts();
         Services.AddSingleton(host.Services.GetRequiredService<UserService>());
         Services.AddSingleton(host.Services.GetRequiredService<AdminActions>());
         Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());

@@ -287,6 +287,18 @@ public abstract class UsersApiTests(MamaApp app)
 
     private static HttpRequestMessage Patch(string url, object body) =>
         new(HttpMethod.Patch, url) { Content = System.Net.Http.Json.JsonContent.Create(body, options: Mama.Http.MamaJson.Options) };
+
+    [Fact]
+    public async Task AnUnknownUserIs404WithAStableCodeAndTheIdForTheUiToTranslate()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var ghost = UserTestData.NewId("ghost");
+
+        var problem = await (await admin.GetAsync($"/api/v1/users/{ghost}")).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(("user_not_found", ghost), (problem.GetProperty("code").GetString(), problem.GetProperty("user_id").GetString()));
+        Assert.Equal($"No user '{ghost}'.", problem.GetProperty("detail").GetString());
+    }
 }
 
 public sealed class UsersApiTestsOnSqlite(SqliteApp app) : UsersApiTests(app), IClassFixture<SqliteApp>;

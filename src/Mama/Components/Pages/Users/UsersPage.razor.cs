@@ -198,7 +198,7 @@ public sealed partial class UsersPage
     {
         var users = await SelectedUsersAsync();
         if (users is null || users.Count == 0) return;
-        var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L["EditSelectedTitle", users.Count.ToString("N0")],
+        var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L.Plural("EditSelectedTitle", users.Count, users.Count.ToString("N0")),
             new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() } },
             await DialogOptionsAsync(MaxWidth.Medium, backdropClick: false));
         if (await dialog.Result is { Canceled: false })
@@ -212,7 +212,7 @@ public sealed partial class UsersPage
     {
         var users = await SelectedUsersAsync();
         if (users is null || users.Count == 0) return;
-        var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L["DeleteTitle", users.Count.ToString("N0")],
+        var dialog = await Dialogs.ShowAsync<DeleteUsersDialog>(L.Plural("DeleteTitle", users.Count, users.Count.ToString("N0")),
             new DialogParameters<DeleteUsersDialog> { { d => d.UserIds, users.Select(u => u.UserId).ToList() } },
             await DialogOptionsAsync(MaxWidth.Small, backdropClick: false));
         if (await dialog.Result is { Canceled: false })
