@@ -183,6 +183,19 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     {
         var tag = Tag();
         var good = UserTestData.NewId();
+        // The page reads the proxy's model list once, when it opens; fetched here first, it comes from the catalog's
+        // cache even when the proxy answers slowly under the whole suite's load (the page then checks no model at all).
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await app.Service<Mama.LiteLlm.ModelCatalog>().GetAsync(CancellationToken.None)).Models.Count > 0;
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }, "the proxy's model list is known");
         await using var ui = new UiTest(app);
         var page = await LoadedAsync(ui);
         page.Act(() => page.FindAll("button").Single(b => b.TextContent == "Add users").Click());
@@ -332,8 +345,9 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         KeyMenuItem(ui, page, $"Copy the key of {id}");
         ui.Providers.WaitForAssertion(() => Assert.Contains("An unexpected error occurred;", ui.Providers.Find(".mud-snackbar").TextContent), Wait);
 
-        KeyMenuItem(ui, page, $"Reveal the key of {id}");
-        page.WaitForAssertion(() => Assert.Equal(app.LiteLlm.FindKeyByAlias(id)!.Key, page.Find("[data-testid=key]").TextContent.Trim()), Wait);
+        // The page keeps working: its circuit still handles the next action (ticking the row enables the batch actions).
+        page.Act(() => RowCheckbox(page, 0).Change(true));
+        page.WaitForAssertion(() => Assert.False(page.FindAll("button").Single(b => b.TextContent == "Delete selected").HasAttribute("disabled")), Wait);
     }
 
     [Theory]
