@@ -105,7 +105,7 @@ public sealed class KeyRotationSteps(
 
     /// <summary>
     /// Step 5, the swap, in one transaction: previous ← current (working until now + grace), current ← next, the rotation
-    /// ends for this user, its item is live; an earlier replaced key revoked in step 2 closes its own item. False when
+    /// ends for this user, its item is live (an earlier replaced key was revoked and recorded in a round of its own). False when
     /// this worker no longer holds the lease or the user changed since the push.
     /// </summary>
     public async Task<bool> RecordSwapAsync(User user, string leaseToken, bool keepLease, DateTimeOffset? specAt = null)
@@ -144,7 +144,6 @@ public sealed class KeyRotationSteps(
             }, none);
         if (swapped == 0) return false;
 
-        if (user.PreviousKeyHash is not null) await CloseRevokedAsync(db, user, now);
         await db.KeyRotationItems.Where(i => i.RotationId == user.RotationId && i.UserDbId == user.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.State, RotationItemStates.Live).SetProperty(i => i.LiveAt, now).SetProperty(i => i.Error, (string?)null), none);
         audit.Stage(db, new AuditEntry(Actor.System, Live, AuditResult.Success, 200, [user.UserId],
