@@ -13,7 +13,7 @@ using Mama.Webhooks;
 using Microsoft.AspNetCore.Authorization;
 
 var cli = MamaCli.From(args);
-var builder = WebApplication.CreateBuilder(cli.HostArgs);
+var builder = WebApplication.CreateBuilder(cli.HostOptions());
 cli.Configure(builder);
 var dataPath = Path.GetFullPath(builder.Configuration["Mama:DataPath"] ?? "data");
 

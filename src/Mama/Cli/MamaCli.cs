@@ -23,6 +23,20 @@ public sealed class MamaCli
     public string[] HostArgs { get; }
     public bool IsVerb => _verbArgs.Length > 0;
 
+    /// <summary>
+    /// The settings files are looked up next to the app: in the working directory when it holds them (<c>dotnet run</c>,
+    /// or started from the publish folder), else in the app's own folder, so the published app starts from anywhere.
+    /// An explicit <c>--contentRoot</c> or <c>ASPNETCORE_CONTENTROOT</c> still wins.
+    /// </summary>
+    public WebApplicationOptions HostOptions()
+    {
+        var explicitRoot = HostArgs.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT"));
+        var inWorkingDirectory = File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"));
+        return new WebApplicationOptions { Args = HostArgs, ContentRootPath = explicitRoot || inWorkingDirectory ? null : AppContext.BaseDirectory };
+    }
+
     public static MamaCli From(string[] args)
     {
         var at = Array.FindIndex(args, a => Verbs.Contains(a, StringComparer.Ordinal));
