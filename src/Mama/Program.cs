@@ -65,9 +65,9 @@ catch (Exception e) when (StartupErrors.AreSettings(e))
     return 1;
 }
 
-await DatabaseSetup.MigrateAsync(app.Services);
-// A verb (migrate, import …) runs on the migrated database and exits; the web server never starts.
+// A verb (migrate, import, admin, status …) runs and exits, on the migrated database unless it is status or --help; the web server never starts.
 if (cli.IsVerb) return await cli.RunAsync(app.Services);
+await DatabaseSetup.MigrateAsync(app.Services);
 
 app.UseMamaForwardedHeaders();
 app.UseMamaSecurityHeaders();

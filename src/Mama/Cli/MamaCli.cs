@@ -1,17 +1,25 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.Data.Common;
 using Mama.ApiClients;
+using Mama.Audit;
+using Mama.Data;
+using Mama.Http;
 
 namespace Mama.Cli;
 
 /// <summary>
-/// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>, <c>import users</c>): with mama's own
-/// configuration and database, migrated first; then it exits with the verb's code. Arguments before the verb are the
-/// host's (configuration such as <c>--Database:Provider=postgres</c>), the rest the verb's.
+/// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>, <c>import users</c>,
+/// <c>admin reset-password</c>, <c>admin list</c>, <c>status</c>): with mama's own configuration and database, migrated
+/// first (except by <c>status</c> and <c>--help</c>); then it exits with the verb's code: 0 success, 1 failure, 2 usage
+/// error. Arguments before the verb are the host's (configuration such as <c>--Database:Provider=postgres</c>), the rest the verb's.
 /// </summary>
 public sealed class MamaCli
 {
     public const string LegacyApiKeyVariable = "MAMA_LEGACY_API_KEY";
-    private static readonly string[] Verbs = ["migrate", "import"];
+    public const int Failure = 1;
+    public const int UsageError = 2;
+    private static readonly string[] Verbs = ["migrate", "import", "admin", "status"];
     private readonly string[] _verbArgs;
 
     private MamaCli(string[] hostArgs, string[] verbArgs)
@@ -47,13 +55,50 @@ public sealed class MamaCli
     {
         // A verb's output is its own report; the app's information logs would bury it.
         if (IsVerb) builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        // A verb reports its own failures in one line (status: "LiteLLM: UNREACHABLE …"); the retry layer's stack traces would drown it.
+        if (IsVerb) builder.Configuration["Logging:LogLevel:Polly"] = "None";
         builder.Services.AddSingleton<ImportedUserWriter>();
         builder.Services.AddSingleton<PythonMamaImport>();
         builder.Services.AddSingleton<UsersFileImport>();
     }
 
-    public Task<int> RunAsync(IServiceProvider services, CancellationToken ct = default) =>
-        Commands(services).Parse(_verbArgs).InvokeAsync(cancellationToken: ct);
+    public async Task<int> RunAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        var parsed = Commands(services).Parse(_verbArgs);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) await Console.Error.WriteLineAsync(error.Message);
+            await Console.Error.WriteLineAsync($"Usage: see `{string.Join(' ', _verbArgs.TakeWhile(a => !a.StartsWith('-')).Take(2))} --help`.");
+            return UsageError;
+        }
+        // status reports pending migrations rather than applying them, and help needs no database at all.
+        var migrates = parsed.Action is not HelpAction && parsed.CommandResult.Command.Name != "status";
+        if (migrates && await ReportingProblemsAsync(async () => { await DatabaseSetup.MigrateAsync(services, ct); return 0; }) != 0) return Failure;
+        return await parsed.InvokeAsync(cancellationToken: ct);
+    }
+
+    /// <summary>An expected failure (unknown admin, unreachable database) is one line on stderr and exit code 1, never a stack trace.</summary>
+    internal static async Task<int> ReportingProblemsAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (ProblemException e)
+        {
+            var errors = e.Errors?.SelectMany(field => field.Value) ?? [];
+            await Console.Error.WriteLineAsync(string.Join(' ', ["mama: " + e.Message, .. errors]));
+        }
+        catch (AuditUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync("mama: " + e.Message);
+        }
+        catch (Exception e) when (e is DbException || e.InnerException is DbException)
+        {
+            await Console.Error.WriteLineAsync("mama: the database failed: " + (e as DbException ?? e.InnerException)!.Message);
+        }
+        return Failure;
+    }
 
     private static RootCommand Commands(IServiceProvider services)
     {
@@ -63,6 +108,8 @@ public sealed class MamaCli
         {
             migrate,
             new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services), Users(services) },
+            AdminCommands.Create(services),
+            StatusCommand.Create(services),
         };
     }
 
