@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Data.Common;
 using Mama.ApiClients;
 using Mama.Audit;
@@ -68,7 +69,10 @@ public sealed class MamaCli
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors) await Console.Error.WriteLineAsync(error.Message);
-            await Console.Error.WriteLineAsync($"Usage: see `{string.Join(' ', _verbArgs.TakeWhile(a => !a.StartsWith('-')).Take(2))} --help`.");
+            var path = new List<string>();
+            for (var command = parsed.CommandResult; command.Command is not RootCommand; command = (CommandResult)command.Parent!)
+                path.Insert(0, command.Command.Name);
+            await Console.Error.WriteLineAsync($"Usage: see `{string.Join(' ', [.. path, "--help"])}`.");
             return UsageError;
         }
         // status reports pending migrations rather than applying them, and help needs no database at all.
