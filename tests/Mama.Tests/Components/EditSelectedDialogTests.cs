@@ -92,6 +92,28 @@ public abstract class EditSelectedDialogTests(MamaApp app)
             dialog.FindAll("[data-testid=edit-preview], [data-testid=edit-blocks-keys], [data-testid=edit-models]").Select(e => e.GetAttribute("data-testid")));
     }
 
+    [Fact]
+    public async Task AfterAModelEditTheOutcomeShowsEachUsersModelsWithTheOnesTheProxyNoLongerServesInRed()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserTestData.NewId("org");
+        var selection = (await admin.CreateUsersAsync([UserTestData.Row(UserTestData.NewId(), tag, models: ["gpt-retired"])], allowUnknownModels: true)).Users;
+        await using var ui = new UiTest(app);
+        var dialog = await ShowAsync(ui, selection, served: new HashSet<string> { "gpt-4o", "gpt-4o-mini" });
+        dialog.Act(() => Radio(dialog, "edit-models", "Add").Click());
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-models] .mud-select")), Wait);
+        var picker = dialog.FindComponents<MudSelect<string>>().Single(c => c.Instance.Label == "Allowed models");
+        await picker.InvokeAsync(() => picker.Instance.SelectedValuesChanged.InvokeAsync(["gpt-4o"]));
+
+        dialog.Act(() => Apply(dialog).Click());
+
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=outcome-models]")), Wait);
+        var chips = dialog.FindAll("[data-testid=outcome-models] [data-model]");
+        Assert.Equal(["gpt-4o", "gpt-retired"], chips.Select(c => c.GetAttribute("data-model")));
+        Assert.Equal([null, "true"], chips.Select(c => c.GetAttribute("data-unavailable")));
+        Assert.Contains("mud-chip-color-error", chips[1].ClassName);
+    }
+
     private async Task<List<UserResponse>> CreateAsync(int count)
     {
         var tag = UserTestData.NewId("org");
@@ -105,10 +127,10 @@ public abstract class EditSelectedDialogTests(MamaApp app)
     private static UserResponse User(string[] models) =>
         new(UserTestData.NewId(), "acme", "sk-…abcd", models, ["billing"], "", DateTimeOffset.UtcNow, "admin", DateTimeOffset.UtcNow, "admin", "synced", null, null);
 
-    private static async Task<IRenderedComponent<IComponent>> ShowAsync(UiTest ui, IReadOnlyList<UserResponse> selection)
+    private static async Task<IRenderedComponent<IComponent>> ShowAsync(UiTest ui, IReadOnlyList<UserResponse> selection, IReadOnlySet<string>? served = null)
     {
         await ui.Providers.InvokeAsync(() => ui.Services.GetRequiredService<IDialogService>().ShowAsync<EditSelectedDialog>("Edit",
-            new DialogParameters<EditSelectedDialog> { { d => d.Selection, selection }, { d => d.Models, ["gpt-4o", "gpt-4o-mini"] } }));
+            new DialogParameters<EditSelectedDialog> { { d => d.Selection, selection }, { d => d.Models, ["gpt-4o", "gpt-4o-mini"] }, { d => d.Served, served } }));
         ui.Providers.WaitForAssertion(() => Assert.NotEmpty(ui.Providers.FindAll("[data-testid=edit-services]")), Wait);
         return ui.Providers;
     }
