@@ -1,3 +1,4 @@
+using System.Globalization;
 using AngleSharp.Dom;
 using Bunit;
 using Mama.Components.Pages.Users;
@@ -54,6 +55,35 @@ public sealed class DeleteUsersDialogTests(SqliteApp app) : IClassFixture<Sqlite
             await using var db = app.NewDbContext();
             return !await db.KeyUsers.AnyAsync(u => ids.Contains(u.UserId) && u.DeletedAt == null);
         }, "every user is deleted");
+    }
+
+    [Fact]
+    public async Task DeletingMoreThanOneCallShowsTheCountFromTheStartAndMovesPerThousand()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserTestData.NewId("del");
+        var ids = await admin.CreateUsersAsync(1000, organization: tag);
+        ids.AddRange(await admin.CreateUsersAsync(1, organization: tag));
+        await using var ui = new UiTest(app);
+        var dialog = await ShowAsync(ui, ids);
+        Type(dialog, "1001");
+        using var first = new SaveGate(ids[0]);
+        using var second = new SaveGate(ids[1000]);
+
+        dialog.Act(() => DeleteButton(dialog, 1001).Click());
+
+        await first.Reached.WaitAsync(Wait);
+        Assert.Equal("0 of 1,001 users done…", dialog.Find("[data-testid=batch-progress-count]").TextContent.Trim());
+        Assert.True(DeleteButton(dialog, 1001).HasAttribute("disabled"));
+        first.Open();
+        await second.Reached.WaitAsync(Wait);
+        Assert.Equal("1,000 of 1,001 users done…", dialog.Find("[data-testid=batch-progress-count]").TextContent.Trim());
+        Assert.Equal(100.0 * 1000 / 1001, double.Parse(dialog.Find("[data-testid=batch-progress] [role=progressbar]").GetAttribute("aria-valuenow")!, CultureInfo.InvariantCulture), 3);
+        second.Open();
+
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=sync-outcomes]")), Wait);
+        await using var db = app.NewDbContext();
+        Assert.False(await db.KeyUsers.AnyAsync(u => ids.Contains(u.UserId) && u.DeletedAt == null));
     }
 
     private static async Task<IRenderedComponent<IComponent>> ShowAsync(UiTest ui, IReadOnlyList<string> ids)

@@ -199,7 +199,7 @@ public sealed partial class UsersPage
         var users = await SelectedUsersAsync();
         if (users is null || users.Count == 0) return;
         var dialog = await Dialogs.ShowAsync<EditSelectedDialog>(L.Plural("EditSelectedTitle", users.Count, users.Count.ToString("N0")),
-            new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() } },
+            new DialogParameters<EditSelectedDialog> { { d => d.Selection, users }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served }, { d => d.Groups, groups } },
             await DialogOptionsAsync(MaxWidth.Medium, backdropClick: false));
         if (await dialog.Result is { Canceled: false })
         {
