@@ -100,6 +100,20 @@ public sealed class ShellTests(MamaE2E app) : BrowserTest(app)
         await Expect(add.GetByLabel("User ID (row 1)")).ToHaveValueAsync(typed + "-2");
     }
 
+    [Fact]
+    public async Task TimesAreShownInTheBrowsersTimeZoneWhichIsNamedOnHover()
+    {
+        await using var seoul = await App.Browser.NewContextAsync(new() { BaseURL = App.BaseUrl.ToString(), TimezoneId = "Asia/Seoul", Locale = "en-US" });
+        await SignInAsNewAdminAsync(); // the sign-in is in the audit log: a time to show
+        var page = await seoul.NewPageAsync();
+        foreach (var cookie in await Context.CookiesAsync()) await seoul.AddCookiesAsync([new() { Name = cookie.Name, Value = cookie.Value, Domain = cookie.Domain, Path = cookie.Path }]);
+
+        await page.GotoAsync("/audit");
+        var first = page.Locator("time[title='Time zone: Asia/Seoul (UTC+09:00)']").First;
+        await Expect(first).ToBeVisibleAsync();
+        Assert.Contains("(Asia/Seoul (UTC+09:00))", await first.TextContentAsync());
+    }
+
     private Task<string> OutlineAsync(string selector) =>
         Page.EvaluateAsync<string>("s => { const e = document.querySelector(s); return e ? getComputedStyle(e).outlineStyle : 'missing'; }", selector);
 }

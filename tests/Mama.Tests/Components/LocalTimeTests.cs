@@ -42,6 +42,17 @@ public sealed class LocalTimeTests : BunitContext
     }
 
     [Fact]
+    public void ABrowserOnUtcIsNamedUtcOnce()
+    {
+        JSInterop.Setup<BrowserTimeZone.Reply?>("mama.timeZone").SetResult(new("Etc/UTC", 0));
+
+        var time = Render<LocalTime>(p => p.Add(t => t.At, At));
+
+        time.WaitForAssertion(() => Assert.Equal("11/30/2026 11:30 PM (UTC)", Normalised(time.Find("time").TextContent)));
+        Assert.Equal("Time zone: UTC", time.Find("time").GetAttribute("title"));
+    }
+
+    [Fact]
     public void BeforeTheBrowserHasAnsweredATimeIsShownInUtcAndNamedSo()
     {
         JSInterop.Setup<BrowserTimeZone.Reply?>("mama.timeZone"); // never answers

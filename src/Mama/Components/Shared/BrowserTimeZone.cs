@@ -45,7 +45,8 @@ public sealed class BrowserTimeZone(IJSRuntime js)
         if (reply.Zone is { Length: > 0 } id && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone))
         {
             Zone = zone;
-            Name = $"{id} ({Offset(zone.GetUtcOffset(DateTimeOffset.UtcNow))})";
+            var offset = Offset(zone.GetUtcOffset(DateTimeOffset.UtcNow));
+            Name = zone.HasSameRules(TimeZoneInfo.Utc) ? "UTC" : $"{id} ({offset})";
         }
         else if (reply.OffsetMinutes != 0)
         {
