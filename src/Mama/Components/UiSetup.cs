@@ -24,6 +24,7 @@ public static class UiSetup
         services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
         services.AddScoped<IUserClaimsPrincipalFactory<AdminAccount>, AdminClaimsFactory>();
         services.AddScoped<UiSession>();
+        services.AddScoped<Shared.BrowserTimeZone>();
         services.AddOptions<UiOptions>().BindConfiguration("Mama:Ui")
             .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.AbsoluteLifetime > TimeSpan.Zero && o.SessionCheckInterval > TimeSpan.Zero,
                 "Mama:Ui:IdleTimeout, Mama:Ui:AbsoluteLifetime and Mama:Ui:SessionCheckInterval must be positive durations (hh:mm:ss).")

@@ -55,6 +55,7 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<Mama.Rotation.RotationService>());
         Services.AddSingleton(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Mama.Rotation.RotationOptions>>());
         Services.AddScoped<UiSession>();
+        Services.AddScoped<Mama.Components.Shared.BrowserTimeZone>();
         SessionId = sessionId ?? StartSession(host, username);
         Auth = AddAuthorization();
         Auth.SetAuthorized(username);
