@@ -8,7 +8,8 @@ namespace Mama.Users;
 /// </summary>
 public sealed record FieldError(string Code, string Message)
 {
-    public static implicit operator string(FieldError error) => error.Message;
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(error))]
+    public static implicit operator string?(FieldError? error) => error?.Message;
 
     public override string ToString() => Message;
 }
