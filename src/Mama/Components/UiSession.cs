@@ -103,7 +103,7 @@ public sealed partial class UiSession(
 
     /// <summary>What is wrong with one field of a validation problem (no label): by its code in the admin's language when known, else the API's words.</summary>
     public string FieldText(ProblemException problem, string field) =>
-        problem.FieldCodes.TryGetValue(field, out var code) && L["Field_" + code] is { ResourceNotFound: false } known ? known.Value
+        problem.FieldCodes.TryGetValue(field, out var code) && L["Field_" + code, problem.FieldValues.GetValueOrDefault(field) ?? ""] is { ResourceNotFound: false } known ? known.Value
         : problem.Errors?.TryGetValue(field, out var messages) == true ? string.Join(" ", messages)
         : "";
 

@@ -32,6 +32,16 @@ public sealed class ProblemException(int status, string title, string detail, ID
         return this;
     }
 
+    /// <summary>The names a field's problem is about (the "error_values" member: unknown models, say), to put into the UI's words; never a secret.</summary>
+    public IReadOnlyDictionary<string, string> FieldValues =>
+        Extensions.TryGetValue("error_values", out var values) && values is IReadOnlyDictionary<string, string> known ? known : new Dictionary<string, string>();
+
+    public ProblemException WithFieldValues(IReadOnlyDictionary<string, string> values)
+    {
+        if (values.Count > 0) Extensions["error_values"] = values;
+        return this;
+    }
+
     public static ProblemException BadRequest(string detail) => new(400, "Bad request", detail);
     public static ProblemException Unauthorized(string detail) => new(401, "Unauthorized", detail);
     public static ProblemException Forbidden(string detail) => new(403, "Forbidden", detail);
@@ -42,7 +52,7 @@ public sealed class ProblemException(int status, string title, string detail, ID
     public static ProblemException Validation(string field, string message, string? code = null) =>
         Validation(new Dictionary<string, string[]> { [field] = [message] }, code is null ? null : new Dictionary<string, string> { [field] = code });
 
-    public static ProblemException Validation(IDictionary<string, string[]> errors, IReadOnlyDictionary<string, string>? codes = null) =>
+    public static ProblemException Validation(IDictionary<string, string[]> errors, IReadOnlyDictionary<string, string>? codes = null, IReadOnlyDictionary<string, string>? values = null) =>
         new ProblemException(400, "Validation failed", "One or more fields are invalid: " + string.Join(", ", errors.Keys) + ".", errors)
-            .WithCode("validation_failed").WithFieldCodes(codes ?? new Dictionary<string, string>());
+            .WithCode("validation_failed").WithFieldCodes(codes ?? new Dictionary<string, string>()).WithFieldValues(values ?? new Dictionary<string, string>());
 }

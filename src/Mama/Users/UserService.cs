@@ -38,6 +38,7 @@ public sealed partial class UserService(
 
         var errors = new Dictionary<string, string[]>();
         var codes = new Dictionary<string, string>();
+        var values = new Dictionary<string, string>();
         void Fail(int i, string field, string message, string code)
         {
             errors[$"users[{i}].{field}"] = [message];
@@ -64,7 +65,10 @@ public sealed partial class UserService(
             var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
             for (var i = 0; i < rows.Count; i++)
                 if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.Keys.Any(k => k.StartsWith($"users[{i}].allowed_models", StringComparison.Ordinal)))
+                {
                     Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).", "unknown_model");
+                    values[$"users[{i}].allowed_models"] = string.Join(", ", bad.Distinct());
+                }
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -90,9 +94,9 @@ public sealed partial class UserService(
                     (true, true) => "Some users already exist and some keys belong to other users; nothing was created.",
                     (true, false) => "Some users already exist; nothing was created.",
                     _ => "Some keys belong to other users; nothing was created.",
-                }, errors).WithCode("users_conflict").WithFieldCodes(codes)
+                }, errors).WithCode("users_conflict").WithFieldCodes(codes).WithFieldValues(values)
                 : new ProblemException(400, "Validation failed", $"{badRows} of {rows.Count} rows are invalid; nothing was created.", errors)
-                    .WithCode("rows_invalid").WithFieldCodes(codes);
+                    .WithCode("rows_invalid").WithFieldCodes(codes).WithFieldValues(values);
         }
 
         var now = clock.GetUtcNow();
@@ -153,6 +157,7 @@ public sealed partial class UserService(
         var ids = UserValidation.RequireUserIds(request.UserIds);
         var errors = new Dictionary<string, string[]>();
         var codes = new Dictionary<string, string>();
+        var values = new Dictionary<string, string>();
         void Fail(string field, FieldError error)
         {
             errors[field] = [error];
@@ -170,9 +175,12 @@ public sealed partial class UserService(
             var unknown = await models.UnknownAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), deadline - clock.GetUtcNow(), ct);
             var field = request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values";
             if (unknown.Count > 0)
+            {
                 Fail(field, new("unknown_model", "The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."));
+                values[field] = string.Join(", ", unknown);
+            }
         }
-        if (errors.Count > 0) throw ProblemException.Validation(errors, codes);
+        if (errors.Count > 0) throw ProblemException.Validation(errors, codes, values);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var users = await db.KeyUsers.Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
