@@ -39,10 +39,11 @@ public sealed partial class UserService(
         var errors = new Dictionary<string, string[]>();
         var codes = new Dictionary<string, string>();
         var values = new Dictionary<string, string>();
-        void Fail(int i, string field, string message, string code)
+        void Fail(int i, string field, string message, string code, string? value = null)
         {
             errors[$"users[{i}].{field}"] = [message];
             codes[$"users[{i}].{field}"] = code;
+            if (value is not null) values[$"users[{i}].{field}"] = value;
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < rows.Count; i++)
@@ -59,16 +60,13 @@ public sealed partial class UserService(
             else if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError, keyError.Code);
             if (CheckExpiresAt(row.ExpiresAt, clear: false) is { } expiryError) Fail(i, "expires_at", expiryError, expiryError.Code);
         }
-        var keyHashes = CheckSuppliedKeysUnique(rows, Fail);
+        var keyHashes = CheckSuppliedKeysUnique(rows, (i, f, m, c) => Fail(i, f, m, c));
         if (!request.AllowUnknownModels)
         {
             var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
             for (var i = 0; i < rows.Count; i++)
                 if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.Keys.Any(k => k.StartsWith($"users[{i}].allowed_models", StringComparison.Ordinal)))
-                {
-                    Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).", "unknown_model");
-                    values[$"users[{i}].allowed_models"] = string.Join(", ", bad.Distinct());
-                }
+                    Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).", "unknown_model", string.Join(", ", bad.Distinct()));
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -76,7 +74,7 @@ public sealed partial class UserService(
         var existing = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).Select(u => new { u.UserId, u.DeletedAt }).ToListAsync(ct);
         var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? ("already exists.", "user_exists") : ("is still being deleted from LiteLLM; try again shortly.", "user_being_deleted"));
         var invalid = errors.Count;
-        await RequireKeysUnusedAsync(db, keyHashes, Fail, ct);
+        await RequireKeysUnusedAsync(db, keyHashes, (i, f, m, c) => Fail(i, f, m, c), ct);
         var keysTaken = errors.Count > invalid;
         // A user ID or a key another user holds is a conflict with what exists (409), as a concurrent create that got there first is.
         var onlyConflicts = invalid == 0 && (conflicts.Count > 0 || keysTaken);
@@ -158,10 +156,11 @@ public sealed partial class UserService(
         var errors = new Dictionary<string, string[]>();
         var codes = new Dictionary<string, string>();
         var values = new Dictionary<string, string>();
-        void Fail(string field, FieldError error)
+        void Fail(string field, FieldError error, string? value = null)
         {
             errors[field] = [error];
             codes[field] = error.Code;
+            if (value is not null) values[field] = value;
         }
         if (UserValidation.CheckOrganization(request.Organization) is { } orgError) Fail("organization", orgError);
         if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) Fail("extra_info", infoError);
@@ -175,10 +174,7 @@ public sealed partial class UserService(
             var unknown = await models.UnknownAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), deadline - clock.GetUtcNow(), ct);
             var field = request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values";
             if (unknown.Count > 0)
-            {
-                Fail(field, new("unknown_model", "The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."));
-                values[field] = string.Join(", ", unknown);
-            }
+                Fail(field, new("unknown_model", "The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."), string.Join(", ", unknown));
         }
         if (errors.Count > 0) throw ProblemException.Validation(errors, codes, values);
 
