@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
+using MudBlazor.Services;
 
 namespace Mama.Tests.Components;
 
@@ -19,9 +20,12 @@ public sealed class UnsavedChangesTests(SqliteApp app) : IClassFixture<SqliteApp
         await using var ui = new UiTest(app);
         var dialog = await OpenAsync(ui);
 
-        dialog.Act(() => dialog.Find("#new-admin-username").KeyDown(new KeyboardEventArgs { Key = "Escape" }));
+        // MudBlazor's own Escape (its key interceptor on the dialog container), as the browser would send it.
+        var container = ui.Providers.Find(".mud-dialog-container").Id!;
+        await ui.Providers.InvokeAsync(() => ui.Services.GetRequiredService<IKeyInterceptorService>()
+            .DispatchAsync(container, KeyEventKind.Down, new KeyboardEventArgs { Key = "Escape" }));
 
-        Assert.True((await dialog.Reference.Result)!.Canceled);
+        Assert.True((await dialog.Reference.Result.WaitAsync(Wait))!.Canceled);
         Assert.Empty(ui.Providers.FindAll(".mud-dialog"));
     }
 
@@ -31,6 +35,10 @@ public sealed class UnsavedChangesTests(SqliteApp app) : IClassFixture<SqliteApp
         await using var ui = new UiTest(app);
         var dialog = await OpenAsync(ui);
         dialog.Act(() => dialog.Find("#new-admin-username").Input("half-typed"));
+        var container = ui.Providers.Find(".mud-dialog-container").Id!;
+        await ui.Providers.InvokeAsync(() => ui.Services.GetRequiredService<IKeyInterceptorService>()
+            .DispatchAsync(container, KeyEventKind.Down, new KeyboardEventArgs { Key = "Escape" }));
+        Assert.False(dialog.Reference.Result.IsCompleted); // MudBlazor's Escape is off while there are changes
 
         dialog.Act(() => dialog.Find("#new-admin-username").KeyDown(new KeyboardEventArgs { Key = "Escape" }));
         ui.Providers.WaitForAssertion(() => Assert.Contains("Discard your changes?", ui.Providers.Markup), Wait);
