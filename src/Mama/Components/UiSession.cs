@@ -13,7 +13,7 @@ namespace Mama.Components;
 /// One admin's circuit: who they are, where they connect from, and the one way a page runs an action —
 /// as an audited actor, with a problem shown in words and an ended session sent to the login page.
 /// </summary>
-public sealed class UiSession(
+public sealed partial class UiSession(
     AuthenticationStateProvider authState,
     NavigationManager navigation,
     ISnackbar snackbar,
@@ -87,12 +87,41 @@ public sealed class UiSession(
         }
     }
 
-    /// <summary>The problem's detail and, for a validation failure, each field's message: what the REST API says, in words.</summary>
-    public string Describe(ProblemException problem) =>
-        problem.Code is { } code && L["Problem_" + code, (problem.Extensions.TryGetValue("user_id", out var id) ? id : null) ?? ""] is { ResourceNotFound: false } known ? known
-        : problem.Errors is { Count: > 0 } errors
-            ? L["ProblemWithFields", problem.Message, string.Join(" ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}")))]
+    /// <summary>
+    /// The problem in the admin's language when its code is known (else its detail as it came) and, for a validation
+    /// failure, each field's problem: by its code when known, else the API's own words.
+    /// </summary>
+    public string Describe(ProblemException problem)
+    {
+        var head = problem.Code is { } code && L["Problem_" + code, (problem.Extensions.TryGetValue("user_id", out var id) ? id : null) ?? ""] is { ResourceNotFound: false } known
+            ? known.Value
             : problem.Message;
+        return problem.Errors is { Count: > 0 } errors
+            ? L["ProblemWithFields", head, string.Join(" ", errors.Select(e => L["FieldProblem", FieldLabel(e.Key), FieldText(problem, e.Key)].Value))]
+            : head;
+    }
+
+    /// <summary>What is wrong with one field of a validation problem (no label): by its code in the admin's language when known, else the API's words.</summary>
+    public string FieldText(ProblemException problem, string field) =>
+        problem.FieldCodes.TryGetValue(field, out var code) && L["Field_" + code, problem.FieldValues.GetValueOrDefault(field) ?? ""] is { ResourceNotFound: false } known ? known.Value
+        : problem.Errors?.TryGetValue(field, out var messages) == true ? string.Join(" ", messages)
+        : "";
+
+    /// <summary>A field problem's code in the admin's language (the code itself when it has no words here).</summary>
+    public string FieldCodeText(string code) => L["Field_" + code] is { ResourceNotFound: false } known ? known.Value : code;
+
+    /// <summary><c>users[2].user_id</c> as "Row 3, user ID"; <c>organization</c> as "Organisation"; a field without a name here as it came.</summary>
+    private string FieldLabel(string field)
+    {
+        var row = RowField().Match(field);
+        var name = row.Success ? row.Groups[2].Value : field;
+        var bare = name.Split('[', '.')[0];
+        var label = L["FieldName_" + bare] is { ResourceNotFound: false } known ? known.Value : name;
+        return row.Success ? L["FieldOfRow", int.Parse(row.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1, label] : label;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^users\[(\d+)\]\.(.+)$")]
+    private static partial System.Text.RegularExpressions.Regex RowField();
 
     private void RedirectToLogin() => navigation.GoAndReturn("/login");
 }

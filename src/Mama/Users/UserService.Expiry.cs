@@ -4,9 +4,9 @@ namespace Mama.Users;
 public sealed partial class UserService
 {
     /// <summary>Null when fine: an end date is in the future when set (the past would block the key at once), and not both set and cleared.</summary>
-    private string? CheckExpiresAt(DateTimeOffset? expiresAt, bool clear) =>
-        expiresAt is not null && clear ? "Give expires_at or clear_expires_at, not both."
-        : expiresAt <= clock.GetUtcNow() ? "Must be in the future."
+    private FieldError? CheckExpiresAt(DateTimeOffset? expiresAt, bool clear) =>
+        expiresAt is not null && clear ? new("expires_at_and_clear", "Give expires_at or clear_expires_at, not both.")
+        : expiresAt <= clock.GetUtcNow() ? new("expires_at_past", "Must be in the future.")
         : null;
 
     /// <summary>Sets, extends or clears the user's end date as asked; the change, or null when it already was so.</summary>

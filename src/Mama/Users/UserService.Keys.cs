@@ -11,24 +11,24 @@ namespace Mama.Users;
 public sealed partial class UserService
 {
     /// <summary>The hashes of the supplied keys by row; a key given twice in one request fails both rows.</summary>
-    private static Dictionary<int, string> CheckSuppliedKeysUnique(IReadOnlyList<NewUserRequest?> rows, Action<int, string, string> fail)
+    private static Dictionary<int, string> CheckSuppliedKeysUnique(IReadOnlyList<NewUserRequest?> rows, Action<int, string, string, string> fail)
     {
         var hashes = new Dictionary<int, string>();
         for (var i = 0; i < rows.Count; i++)
             if (rows[i]?.Key is { } key && UserValidation.CheckKey(key) is null) hashes[i] = LiteLlmClient.HashKey(key);
         foreach (var group in hashes.GroupBy(h => h.Value).Where(g => g.Count() > 1))
             foreach (var (i, _) in group)
-                fail(i, "key", "The same key is given for more than one user in this request.");
+                fail(i, "key", "The same key is given for more than one user in this request.", "duplicate_key");
         return hashes;
     }
 
-    private static async Task RequireKeysUnusedAsync(MamaDbContext db, Dictionary<int, string> hashes, Action<int, string, string> fail, CancellationToken ct)
+    private static async Task RequireKeysUnusedAsync(MamaDbContext db, Dictionary<int, string> hashes, Action<int, string, string, string> fail, CancellationToken ct)
     {
         if (hashes.Count == 0) return;
         var wanted = hashes.Values.Distinct().ToList();
         var used = await db.KeyUsers.AsNoTracking().Where(u => wanted.Contains(u.KeyHash)).Select(u => u.KeyHash).ToListAsync(ct);
         foreach (var (i, hash) in hashes)
-            if (used.Contains(hash)) fail(i, "key", "Another user already has this key.");
+            if (used.Contains(hash)) fail(i, "key", "Another user already has this key.", "key_taken");
     }
 
     /// <summary>
@@ -42,7 +42,7 @@ public sealed partial class UserService
         userId = RequireUserId(userId);
         var action = request.Action?.Trim().ToLowerInvariant();
         if (action is not ("replace" or "import")) throw ProblemException.Validation("action", "Must be replace or import.");
-        if (action == "import" && UserValidation.CheckKey(request.Key) is { } keyError) throw ProblemException.Validation("key", keyError);
+        if (action == "import" && UserValidation.CheckKey(request.Key) is { } keyError) throw ProblemException.Validation("key", keyError, keyError.Code);
         if (action == "replace" && request.Key is not null) throw ProblemException.Validation("key", "Only an import takes a key.");
 
         async Task<ProblemException> FailAsync(int status, string reason, ProblemException problem)

@@ -37,43 +37,50 @@ public sealed partial class UserService(
         if (rows.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation("users", $"At most {RequestLimits.MaxUserIdsPerCall} users per call; got {rows.Count}.");
 
         var errors = new Dictionary<string, string[]>();
-        void Fail(int i, string field, string message) => errors[$"users[{i}].{field}"] = [message];
+        var codes = new Dictionary<string, string>();
+        var values = new Dictionary<string, string>();
+        void Fail(int i, string field, string message, string code, string? value = null)
+        {
+            errors[$"users[{i}].{field}"] = [message];
+            codes[$"users[{i}].{field}"] = code;
+            if (value is not null) values[$"users[{i}].{field}"] = value;
+        }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < rows.Count; i++)
         {
             if (rows[i] is not { } row) { errors[$"users[{i}]"] = ["Must be an object."]; continue; }
-            if (UserValidation.CheckNewUserId(row.UserId, liteLlmOptions.Value.KeyAliasPattern) is { } idError) Fail(i, "user_id", idError);
-            else if (!seen.Add(row.UserId!)) Fail(i, "user_id", $"'{row.UserId}' appears more than once in this request.");
-            if (UserValidation.CheckOrganization(row.Organization) is { } orgError) Fail(i, "organization", orgError);
-            if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError);
-            UserValidation.CheckNames(row.AllowedModels, $"users[{i}].allowed_models", errors);
-            UserValidation.CheckNames(row.AllowedServices, $"users[{i}].allowed_services", errors);
+            if (UserValidation.CheckNewUserId(row.UserId, liteLlmOptions.Value.KeyAliasPattern) is { } idError) Fail(i, "user_id", idError, idError.Code);
+            else if (!seen.Add(row.UserId!)) Fail(i, "user_id", $"'{row.UserId}' appears more than once in this request.", "duplicate_user_id");
+            if (UserValidation.CheckOrganization(row.Organization) is { } orgError) Fail(i, "organization", orgError, orgError.Code);
+            if (UserValidation.CheckExtraInfo(row.ExtraInfo) is { } infoError) Fail(i, "extra_info", infoError, infoError.Code);
+            UserValidation.CheckNames(row.AllowedModels, $"users[{i}].allowed_models", errors, codes);
+            UserValidation.CheckNames(row.AllowedServices, $"users[{i}].allowed_services", errors, codes);
             // Bringing a key adopts the proxy's key with that value: an admin's decision, never a script's (a leaked token must not take keys over).
-            if (row.Key is not null && actor.IsApiClient) Fail(i, "key", "Only an admin may create a user with an existing key; leave key out and mama makes a new one.");
-            else if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError);
-            if (CheckExpiresAt(row.ExpiresAt, clear: false) is { } expiryError) Fail(i, "expires_at", expiryError);
+            if (row.Key is not null && actor.IsApiClient) Fail(i, "key", "Only an admin may create a user with an existing key; leave key out and mama makes a new one.", "key_admins_only");
+            else if (row.Key is not null && UserValidation.CheckKey(row.Key) is { } keyError) Fail(i, "key", keyError, keyError.Code);
+            if (CheckExpiresAt(row.ExpiresAt, clear: false) is { } expiryError) Fail(i, "expires_at", expiryError, expiryError.Code);
         }
-        var keyHashes = CheckSuppliedKeysUnique(rows, Fail);
+        var keyHashes = CheckSuppliedKeysUnique(rows, (i, f, m, c) => Fail(i, f, m, c));
         if (!request.AllowUnknownModels)
         {
             var unknown = await models.UnknownAsync(rows.SelectMany(r => r?.AllowedModels ?? []), deadline - clock.GetUtcNow(), ct);
             for (var i = 0; i < rows.Count; i++)
                 if (rows[i]?.AllowedModels?.Where(unknown.Contains).ToList() is { Count: > 0 } bad && !errors.Keys.Any(k => k.StartsWith($"users[{i}].allowed_models", StringComparison.Ordinal)))
-                    Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).");
+                    Fail(i, "allowed_models", "The proxy does not serve: " + string.Join(", ", bad.Distinct()) + " (set allow_unknown_models to keep them).", "unknown_model", string.Join(", ", bad.Distinct()));
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var ids = rows.Where(r => UserValidation.IsValidUserId(r?.UserId)).Select(r => r!.UserId!).Distinct().ToList();
         var existing = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).Select(u => new { u.UserId, u.DeletedAt }).ToListAsync(ct);
-        var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? "already exists." : "is still being deleted from LiteLLM; try again shortly.");
+        var conflicts = existing.ToDictionary(e => e.UserId, e => e.DeletedAt is null ? ("already exists.", "user_exists") : ("is still being deleted from LiteLLM; try again shortly.", "user_being_deleted"));
         var invalid = errors.Count;
-        await RequireKeysUnusedAsync(db, keyHashes, Fail, ct);
+        await RequireKeysUnusedAsync(db, keyHashes, (i, f, m, c) => Fail(i, f, m, c), ct);
         var keysTaken = errors.Count > invalid;
         // A user ID or a key another user holds is a conflict with what exists (409), as a concurrent create that got there first is.
         var onlyConflicts = invalid == 0 && (conflicts.Count > 0 || keysTaken);
         for (var i = 0; i < rows.Count; i++)
             if (rows[i]?.UserId is { } id && conflicts.TryGetValue(id, out var why) && !errors.ContainsKey($"users[{i}].user_id"))
-                Fail(i, "user_id", $"'{id}' {why}");
+                Fail(i, "user_id", $"'{id}' {why.Item1}", why.Item2);
         if (errors.Count > 0)
         {
             var badRows = errors.Keys.Select(k => k[..(k.IndexOf(']') + 1)]).Distinct().Count();
@@ -85,8 +92,9 @@ public sealed partial class UserService(
                     (true, true) => "Some users already exist and some keys belong to other users; nothing was created.",
                     (true, false) => "Some users already exist; nothing was created.",
                     _ => "Some keys belong to other users; nothing was created.",
-                }, errors)
-                : new ProblemException(400, "Validation failed", $"{badRows} of {rows.Count} rows are invalid; nothing was created.", errors);
+                }, errors).WithCode("users_conflict").WithFieldCodes(codes).WithFieldValues(values)
+                : new ProblemException(400, "Validation failed", $"{badRows} of {rows.Count} rows are invalid; nothing was created.", errors)
+                    .WithCode("rows_invalid").WithFieldCodes(codes).WithFieldValues(values);
         }
 
         var now = clock.GetUtcNow();
@@ -146,21 +154,29 @@ public sealed partial class UserService(
         var deadline = InlineDeadline();
         var ids = UserValidation.RequireUserIds(request.UserIds);
         var errors = new Dictionary<string, string[]>();
-        if (UserValidation.CheckOrganization(request.Organization) is { } orgError) errors["organization"] = [orgError];
-        if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) errors["extra_info"] = [infoError];
+        var codes = new Dictionary<string, string>();
+        var values = new Dictionary<string, string>();
+        void Fail(string field, FieldError error, string? value = null)
+        {
+            errors[field] = [error];
+            codes[field] = error.Code;
+            if (value is not null) values[field] = value;
+        }
+        if (UserValidation.CheckOrganization(request.Organization) is { } orgError) Fail("organization", orgError);
+        if (UserValidation.CheckExtraInfo(request.ExtraInfo) is { } infoError) Fail("extra_info", infoError);
         var modelEdit = SetEdit.Parse(request.AllowedModels, "allowed_models", errors);
         var serviceEdit = SetEdit.Parse(request.AllowedServices, "allowed_services", errors);
-        if (CheckExpiresAt(request.ExpiresAt, request.ClearExpiresAt) is { } expiryError) errors["expires_at"] = [expiryError];
+        if (CheckExpiresAt(request.ExpiresAt, request.ClearExpiresAt) is { } expiryError) Fail("expires_at", expiryError);
         if (request.Organization is null && request.ExtraInfo is null && request.AllowedModels is null && request.AllowedServices is null && request.ExpiresAt is null && !request.ClearExpiresAt)
             errors["request"] = ["Say what to change: organization, extra_info, allowed_models, allowed_services, expires_at or clear_expires_at."];
         if (errors.Count == 0 && modelEdit is not null && !request.AllowUnknownModels)
         {
             var unknown = await models.UnknownAsync(modelEdit.Where(e => e.Mode != SetEditMode.Remove).SelectMany(e => e.Values), deadline - clock.GetUtcNow(), ct);
+            var field = request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values";
             if (unknown.Count > 0)
-                errors[request.AllowedModels!.Mode is null ? "allowed_models.add" : "allowed_models.values"] =
-                    ["The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."];
+                Fail(field, new("unknown_model", "The proxy does not serve: " + string.Join(", ", unknown) + " (set allow_unknown_models to keep them)."), string.Join(", ", unknown));
         }
-        if (errors.Count > 0) throw ProblemException.Validation(errors);
+        if (errors.Count > 0) throw ProblemException.Validation(errors, codes, values);
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var users = await db.KeyUsers.Include(u => u.AllowedModels).Include(u => u.AllowedServices).AsSplitQuery()
@@ -265,7 +281,7 @@ public sealed partial class UserService(
     private static string RequireUserId(string? userId)
     {
         var id = UserValidation.NormalizeUserId(userId);
-        return UserValidation.CheckUserId(id) is { } error ? throw ProblemException.Validation("user_id", error) : id!;
+        return UserValidation.CheckUserId(id) is { } error ? throw ProblemException.Validation("user_id", error, error.Code) : id!;
     }
 
     /// <summary>The inline sync has the first go; the reconciler takes over only if it has not finished by then (a crash, say).</summary>

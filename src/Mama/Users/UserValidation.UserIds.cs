@@ -32,23 +32,24 @@ public static partial class UserValidation
     /// <summary>A user ID a new user may take: the ID is the key alias, and LiteLLM refuses '..' in aliases (PR #32092).</summary>
     public static bool IsValidNewUserId(string? id) => IsValidUserId(id) && !id!.Contains("..", StringComparison.Ordinal);
 
-    public static string? CheckUserId(string? id) => string.IsNullOrEmpty(id) ? "Required." : UserIdProblem(id);
+    public static FieldError? CheckUserId(string? id) => string.IsNullOrEmpty(id) ? new("required", "Required.") : UserIdProblem(id);
 
     /// <summary>The rules for a new user's ID, with the operator's <see cref="KeyAliasPattern"/> when one is set.</summary>
-    public static string? CheckNewUserId(string? id, string? aliasPattern) =>
-        string.IsNullOrEmpty(id) ? "Required."
+    public static FieldError? CheckNewUserId(string? id, string? aliasPattern) =>
+        string.IsNullOrEmpty(id) ? new("required", "Required.")
         : UserIdProblem(id) is { } problem ? problem
-        : id.Contains("..", StringComparison.Ordinal) ? "Must not contain '..' (LiteLLM refuses it in key aliases)."
-        : KeyAliasPattern.Check(aliasPattern, id);
+        : id.Contains("..", StringComparison.Ordinal) ? new("user_id_dots", "Must not contain '..' (LiteLLM refuses it in key aliases).")
+        : KeyAliasPattern.Check(aliasPattern, id) is { } patternError ? new("user_id_alias_pattern", patternError)
+        : null;
 
     /// <summary>Null when <paramref name="id"/> (already normalised) is a well-formed user ID, else what is wrong, in words.</summary>
-    private static string? UserIdProblem(string id)
+    private static FieldError? UserIdProblem(string id)
     {
-        if (id.Length is 0 or > MaxUserIdLength) return $"Use {UserIdRule}; this one has {id.Length} characters.";
-        if (TextRules.HasHiddenOrBroken(id)) return "Must not contain control or invisible formatting characters.";
-        if (id[0] == ' ' || id[^1] == ' ') return "Must not start or end with a space.";
-        if (id.Contains("  ", StringComparison.Ordinal)) return "Spaces only one at a time, between other characters.";
-        if (id.Contains('/')) return "Must not contain '/'.";
+        if (id.Length is 0 or > MaxUserIdLength) return new("user_id_length", $"Use {UserIdRule}; this one has {id.Length} characters.");
+        if (TextRules.HasHiddenOrBroken(id)) return new("hidden_characters", "Must not contain control or invisible formatting characters.");
+        if (id[0] == ' ' || id[^1] == ' ') return new("user_id_spaces", "Must not start or end with a space.");
+        if (id.Contains("  ", StringComparison.Ordinal)) return new("user_id_spaces", "Spaces only one at a time, between other characters.");
+        if (id.Contains('/')) return new("user_id_invalid", "Must not contain '/'.");
         var previous = UnicodeCategory.SpaceSeparator;
         foreach (var rune in id.EnumerateRunes())
         {
@@ -57,11 +58,11 @@ public static partial class UserValidation
                        || (IsLetterOrDigit(category) && !IsInvisible(rune))
                        || (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark && !IsInvisible(rune)
                            && (IsLetterOrDigit(previous) || previous is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark));
-            if (!fits) return $"Use {UserIdRule}; '{TextRules.Printable(rune.ToString())}' (U+{rune.Value:X4}) is not one of them.";
+            if (!fits) return new("user_id_invalid", $"Use {UserIdRule}; '{TextRules.Printable(rune.ToString())}' (U+{rune.Value:X4}) is not one of them.");
             previous = rune.Value == ' ' ? UnicodeCategory.SpaceSeparator : category;
         }
         // Callers normalise first; a decomposed ID here would never match the stored one.
-        return id.IsNormalized(NormalizationForm.FormC) ? null : "Must be in Unicode normalisation form C (NFC).";
+        return id.IsNormalized(NormalizationForm.FormC) ? null : new("user_id_invalid", "Must be in Unicode normalisation form C (NFC).");
     }
 
     private static bool IsLetterOrDigit(UnicodeCategory category) => category is

@@ -37,9 +37,24 @@ public enum DraftProblem
     UnknownModel,
     InvalidKey,
     InvalidExpiresAt,
+    /// <summary>The server has a user with this ID already (checked while the admin types, and again before Create).</summary>
+    UserIdTaken,
+    UserIdBeingDeleted,
 }
 
-public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = null);
+public sealed record DraftCheck(int Row, DraftProblem Problem, string? Value = null)
+{
+    /// <summary>The field of the row the problem belongs to, as the API names it.</summary>
+    public string Field => Problem switch
+    {
+        DraftProblem.OrganizationTooLong => "organization",
+        DraftProblem.ExtraInfoTooLong => "extra_info",
+        DraftProblem.UnknownModel => "allowed_models",
+        DraftProblem.InvalidKey => "key",
+        DraftProblem.InvalidExpiresAt => "expires_at",
+        _ => "user_id",
+    };
+}
 
 /// <summary>The Add users dialog's logic, pure: pasted lines into rows, and the checks made before submitting.</summary>
 public static class UserDrafts
@@ -116,7 +131,9 @@ public static class UserDrafts
 
     /// <param name="servedModels">The proxy's models, or null when unknown (then models are left to the server to check).</param>
     /// <param name="aliasPattern">The operator's <see cref="KeyAliasPattern"/>, if any.</param>
-    public static IReadOnlyList<DraftCheck> Check(IReadOnlyList<UserDraft> rows, IReadOnlySet<string>? servedModels, string? aliasPattern = null)
+    /// <param name="taken">User IDs the server has already (true: still being deleted), from <see cref="UserService.TakenAsync"/>.</param>
+    public static IReadOnlyList<DraftCheck> Check(IReadOnlyList<UserDraft> rows, IReadOnlySet<string>? servedModels, string? aliasPattern = null,
+        IReadOnlyDictionary<string, bool>? taken = null)
     {
         var problems = new List<DraftCheck>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -129,10 +146,11 @@ public static class UserDrafts
             else if (!UserValidation.IsValidNewUserId(id)) problems.Add(new(i, DraftProblem.InvalidUserId, TextRules.Printable(id)));
             else if (KeyAliasPattern.Check(aliasPattern, id) is not null) problems.Add(new(i, DraftProblem.AliasPattern, id));
             else if (!seen.Add(id)) problems.Add(new(i, DraftProblem.DuplicateUserId, id));
+            else if (taken?.TryGetValue(id, out var deleting) == true) problems.Add(new(i, deleting ? DraftProblem.UserIdBeingDeleted : DraftProblem.UserIdTaken, id));
             if (row.Organization.Length > UserValidation.MaxOrganization) problems.Add(new(i, DraftProblem.OrganizationTooLong));
             if (row.ExtraInfo.Length > UserValidation.MaxExtraInfo) problems.Add(new(i, DraftProblem.ExtraInfoTooLong));
-            // The value stays out of the check: the words shown beside the row must not repeat a key.
-            if (row.Key.Trim().Length > 0 && UserValidation.CheckKey(row.Key.Trim()) is { } keyError) problems.Add(new(i, DraftProblem.InvalidKey, keyError));
+            // Only the problem's code: the words shown beside the row must not repeat a key.
+            if (row.Key.Trim().Length > 0 && UserValidation.CheckKey(row.Key.Trim()) is { } keyError) problems.Add(new(i, DraftProblem.InvalidKey, keyError.Code));
             if (row.ExpiresAt.Length > 0 && ParseTime(row.ExpiresAt) is null) problems.Add(new(i, DraftProblem.InvalidExpiresAt, TextRules.Printable(row.ExpiresAt)));
             if (servedModels is not null)
                 problems.AddRange(row.Models.Where(m => !servedModels.Contains(m) && !ModelCatalog.SpecialModels.Contains(m))
