@@ -31,8 +31,9 @@ public sealed partial class UserService
         var sync = CheckSync(query.Sync, errors);
         CheckRotation(query.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
+        var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
-        var export = new UserExport(this, query, format!.Value, sync, actor, clock.GetUtcNow());
+        var export = new UserExport(this, query, format!.Value, sync, actor, clock.GetUtcNow()) { KnownModels = known };
         await export.NextAsync(ct);
         return export;
     }
@@ -42,7 +43,7 @@ public sealed partial class UserService
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = export.Query;
         // Keyset paging by the primary key: each batch is one index range scan, however deep into the table.
-        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync, q.Rotation == RotationInProgress)
+        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync, q.Rotation == RotationInProgress, export.KnownModels)
             .Where(u => u.Id > afterId)
             .OrderBy(u => u.Id)
             .Take(ExportBatchSize)
