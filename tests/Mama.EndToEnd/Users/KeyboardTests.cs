@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using Mama.Audit;
 using Mama.EndToEnd.Infrastructure;
 using Mama.Users;
@@ -66,6 +67,57 @@ public sealed class KeyboardTests(MamaE2E app) : BrowserTest(app)
 
         await Expect(Page.GetByRole(AriaRole.Dialog)).ToBeHiddenAsync();
         await Expect(row).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task TheOrganisationSuggestionsTheHiddenSelectionTheUnavailableEntryAndTheNoMatchStateWorkAndPassAxe()
+    {
+        var tag = "kb" + Guid.NewGuid().ToString("N")[..8];
+        await App.Service<UserService>().CreateAsync(new CreateUsersRequest(
+            [new NewUserRequest($"{tag}-a", $"{tag}-ACME", ["gpt-4o"], [], ""), new NewUserRequest($"{tag}-b", $"{tag}-other", ["retired-model"], [], "")], AllowUnknownModels: true),
+            new Actor("e2e-fixture", null, null), CancellationToken.None);
+        await SignInAsNewAdminAsync();
+        await GotoAsync($"/users?search={tag}");
+        await WaitForInteractiveAsync();
+        var rows = Page.Locator("[data-testid=users-grid] tbody tr.mud-table-row");
+        await Expect(rows).ToHaveCountAsync(2);
+        await Page.GetByLabel($"Select {tag}-a").CheckAsync();
+        await Page.GetByLabel($"Select {tag}-b").CheckAsync();
+
+        // Lower case finds the organisation written in capitals, offered as a suggestion.
+        var organisation = Page.GetByTestId("organization-filter").Locator("input");
+        await organisation.FillAsync($"{tag}-acme");
+        await Expect(Page.GetByRole(AriaRole.Option, new() { Name = $"{tag}-ACME" })).ToBeVisibleAsync();
+        await AssertAxeCleanAsync("organisation suggestions");
+        await Page.GetByRole(AriaRole.Option, new() { Name = $"{tag}-ACME" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("1 selected user is hidden by the filter");
+        await AssertAxeCleanAsync("a hidden selection");
+
+        await Page.GetByTestId("organization-filter").GetByRole(AriaRole.Button, new() { Name = "Clear" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(2);
+        await Page.GetByTestId("model-filter").ClickAsync();
+        var unavailable = Page.GetByRole(AriaRole.Option, new() { Name = "Unavailable models" });
+        await Expect(unavailable).ToBeVisibleAsync();
+        await AssertAxeCleanAsync("the model filter's list");
+        await unavailable.ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows).ToContainTextAsync($"{tag}-b");
+
+        await Page.GetByRole(AriaRole.Searchbox, new() { Name = "Search" }).FillAsync("nobody-" + tag);
+        await Expect(Page.GetByTestId("no-match")).ToBeVisibleAsync();
+        await AssertAxeCleanAsync("no user matches");
+        await Page.GetByTestId("no-match").GetByRole(AriaRole.Button, new() { Name = "Clear filters" }).ClickAsync();
+        await Expect(Page.GetByTestId("no-match")).ToBeHiddenAsync();
+        await Expect(Page.GetByTestId("selection-banner")).ToContainTextAsync("2 selected.");
+    }
+
+    private async Task AssertAxeCleanAsync(string where)
+    {
+        var result = await Page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
+            .Select(v => $"{where}: {v.Id} ({v.Impact}) {string.Join(", ", v.Nodes.Take(3).Select(n => n.Html))}").ToList();
+        Assert.True(serious.Count == 0, string.Join("\n", serious));
     }
 
     /// <summary>Presses Tab until the element has focus; a bounded number of presses, as a keyboard user would.</summary>
