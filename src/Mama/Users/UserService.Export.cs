@@ -87,7 +87,7 @@ public sealed partial class UserService
     internal Task AuditExportEndAsync(UserExport export, bool complete)
     {
         var q = export.Query;
-        var detail = new ExportSummaryDetail(export.Format.Name(), q.IncludeKeys, q.Search, q.Organization, q.Model, q.Service, q.Sync,
+        var detail = new ExportSummaryDetail(export.Format.Name(), q.IncludeKeys, q.Search, q.Organization, q.Model, q.Service, q.Sync, q.UnavailableModels,
             export.RowsSent, export.RowsAudited, export.Batches, complete);
         // Not the request's token: the client may be gone, and how the export ended is still worth recording.
         return audit.WriteAsync(new AuditEntry(export.Actor, "user.export", complete ? AuditResult.Success : AuditResult.Failure, 200, null, detail,
@@ -96,6 +96,6 @@ public sealed partial class UserService
 
     private sealed record ExportBatchDetail(int ExportBatch, string Format, bool IncludeKeys, IReadOnlyList<string>? KeyUnreadable);
 
-    private sealed record ExportSummaryDetail(string Format, bool IncludeKeys, string? Search, string? Organization, string? Model, string? Service, string? Sync,
+    private sealed record ExportSummaryDetail(string Format, bool IncludeKeys, string? Search, string? Organization, string? Model, string? Service, string? Sync, bool UnavailableModels,
         long RowsSent, long RowsAudited, int Batches, bool Complete);
 }

@@ -67,9 +67,10 @@ public sealed partial class UserService
         if (errors.Count > 0) throw ProblemException.Validation(errors);
         var known = filter.UnavailableModels ? await KnownModelsAsync(ct) : null;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var ids = userIds.ToList();
-        var shown = await Filtered(db, filter.Search, filter.Organization, filter.Model, filter.Service, sync, rotating, known)
-            .CountAsync(u => ids.Contains(u.UserId), ct);
+        var shown = 0;
+        // In chunks: a selection may hold every user, more IDs than one statement may carry as parameters.
+        foreach (var ids in userIds.Distinct(StringComparer.Ordinal).Chunk(RequestLimits.MaxUserIdsPerCall))
+            shown += await Filtered(db, filter.Search, filter.Organization, filter.Model, filter.Service, sync, rotating, known).CountAsync(u => ids.Contains(u.UserId), ct);
         return userIds.Count - shown;
     }
 
