@@ -72,6 +72,24 @@ public sealed class KeyboardTests(MamaE2E app) : BrowserTest(app)
     }
 
     [Fact]
+    public async Task OnAPhoneAUserCardTakesFocusAndOpensWithEnter()
+    {
+        await Page.SetViewportSizeAsync(390, 844);
+        var tag = "kb" + Guid.NewGuid().ToString("N")[..8];
+        var id = $"{tag}-card";
+        await App.Service<UserService>().CreateAsync(new CreateUsersRequest([new NewUserRequest(id, tag, ["gpt-4o"], [], "")]), new Actor("e2e-fixture", null, null), CancellationToken.None);
+        await SignInAsNewAdminAsync();
+        await GotoAsync($"/users?search={tag}");
+        await WaitForInteractiveAsync();
+
+        var card = Page.GetByRole(AriaRole.Row, new() { Name = $"Edit {id}", Exact = true });
+        await TabToAsync(card);
+        await Page.Keyboard.PressAsync("Enter");
+
+        await Expect(Page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task TheOrganisationSuggestionsTheHiddenSelectionTheUnavailableEntryAndTheNoMatchStateWorkAndPassAxe()
     {
         var tag = "kb" + Guid.NewGuid().ToString("N")[..8];
