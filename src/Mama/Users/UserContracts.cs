@@ -55,6 +55,7 @@ public sealed record DeleteUsersResponse(IReadOnlyList<string> Deleted, IReadOnl
 public sealed record UserPage(IReadOnlyList<UserResponse> Items, int Total, int Page, int PageSize);
 
 /// <param name="Rotation"><c>in_progress</c>: only users whose new key is not live yet or whose replaced key still works.</param>
+/// <param name="UnavailableModels">Only users holding a model the proxy no longer serves (its access groups and LiteLLM's special names count as served).</param>
 public sealed record UserQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Sort, string? Order, int? Page, int? PageSize,
-    string? Rotation = null);
+    string? Rotation = null, bool UnavailableModels = false);
 public sealed record ResolveConflictResponse(UserResponse User, SyncOutcome Sync);

@@ -16,7 +16,8 @@ public enum UserExportFormat
 }
 
 /// <param name="IncludeKeys">Adds each user's decrypted key: a key disclosure of every user exported.</param>
-public sealed record UserExportQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Format, bool IncludeKeys, string? Rotation = null);
+public sealed record UserExportQuery(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Format, bool IncludeKeys, string? Rotation = null,
+    bool UnavailableModels = false);
 
 /// <param name="Key">Null unless keys were asked for, and then only when the stored key does not decrypt.</param>
 public sealed record UserExportRow(string UserId, string Organization, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo,
@@ -41,6 +42,8 @@ public sealed class UserExport(UserService service, UserExportQuery query, UserE
     public long RowsAudited { get; private set; }
     public long RowsSent { get; private set; }
     internal long LastId { get; set; }
+    /// <summary>The names the proxy served when the export started, for <c>unavailable_models</c>; read once so every batch asks the same.</summary>
+    internal IReadOnlyList<string>? KnownModels { get; init; }
 
     /// <summary>Reads and audits the next batch; false when no user is left.</summary>
     public async Task<bool> NextAsync(CancellationToken ct)

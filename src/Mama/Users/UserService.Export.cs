@@ -31,8 +31,9 @@ public sealed partial class UserService
         var sync = CheckSync(query.Sync, errors);
         CheckRotation(query.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
+        var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
-        var export = new UserExport(this, query, format!.Value, sync, actor, clock.GetUtcNow());
+        var export = new UserExport(this, query, format!.Value, sync, actor, clock.GetUtcNow()) { KnownModels = known };
         await export.NextAsync(ct);
         return export;
     }
@@ -42,7 +43,7 @@ public sealed partial class UserService
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = export.Query;
         // Keyset paging by the primary key: each batch is one index range scan, however deep into the table.
-        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync, q.Rotation == RotationInProgress)
+        var rows = await Filtered(db, q.Search, q.Organization, q.Model, q.Service, export.Sync, q.Rotation == RotationInProgress, export.KnownModels)
             .Where(u => u.Id > afterId)
             .OrderBy(u => u.Id)
             .Take(ExportBatchSize)
@@ -86,7 +87,7 @@ public sealed partial class UserService
     internal Task AuditExportEndAsync(UserExport export, bool complete)
     {
         var q = export.Query;
-        var detail = new ExportSummaryDetail(export.Format.Name(), q.IncludeKeys, q.Search, q.Organization, q.Model, q.Service, q.Sync,
+        var detail = new ExportSummaryDetail(export.Format.Name(), q.IncludeKeys, q.Search, q.Organization, q.Model, q.Service, q.Sync, q.UnavailableModels,
             export.RowsSent, export.RowsAudited, export.Batches, complete);
         // Not the request's token: the client may be gone, and how the export ended is still worth recording.
         return audit.WriteAsync(new AuditEntry(export.Actor, "user.export", complete ? AuditResult.Success : AuditResult.Failure, 200, null, detail,
@@ -95,6 +96,6 @@ public sealed partial class UserService
 
     private sealed record ExportBatchDetail(int ExportBatch, string Format, bool IncludeKeys, IReadOnlyList<string>? KeyUnreadable);
 
-    private sealed record ExportSummaryDetail(string Format, bool IncludeKeys, string? Search, string? Organization, string? Model, string? Service, string? Sync,
+    private sealed record ExportSummaryDetail(string Format, bool IncludeKeys, string? Search, string? Organization, string? Model, string? Service, string? Sync, bool UnavailableModels,
         long RowsSent, long RowsAudited, int Batches, bool Complete);
 }

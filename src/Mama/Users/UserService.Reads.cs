@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Mama.Audit;
 using Mama.Data;
 using Mama.Http;
+using Mama.LiteLlm;
 using Mama.Security;
 using Microsoft.EntityFrameworkCore;
 
@@ -29,9 +30,10 @@ public sealed partial class UserService
         var syncFilter = CheckSync(query.Sync, errors);
         var rotating = CheckRotation(query.Rotation, errors);
         if (errors.Count > 0) throw ProblemException.Validation(errors);
+        var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating);
+        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known);
 
         var total = await users.CountAsync(ct);
         users = (query.Sort, descending) switch
@@ -48,8 +50,53 @@ public sealed partial class UserService
         var items = (await users.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
-            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, page, page_size = pageSize, total }), ct);
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total }), ct);
         return new UserPage(items, total, page, pageSize);
+    }
+
+    /// <summary>
+    /// How many of these users the filter hides (the page's "3 selected users are hidden by the filter"). Not audited:
+    /// it names no user and tells only about IDs the admin already holds.
+    /// </summary>
+    public async Task<int> CountHiddenAsync(UserQuery filter, IReadOnlyCollection<string> userIds, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return 0;
+        var errors = new Dictionary<string, string[]>();
+        var sync = CheckSync(filter.Sync, errors);
+        var rotating = CheckRotation(filter.Rotation, errors);
+        if (errors.Count > 0) throw ProblemException.Validation(errors);
+        var known = filter.UnavailableModels ? await KnownModelsAsync(ct) : null;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var shown = 0;
+        // In chunks: a selection may hold every user, more IDs than one statement may carry as parameters.
+        foreach (var ids in userIds.Distinct(StringComparer.Ordinal).Chunk(RequestLimits.MaxUserIdsPerCall))
+            shown += await Filtered(db, filter.Search, filter.Organization, filter.Model, filter.Service, sync, rotating, known).CountAsync(u => ids.Contains(u.UserId), ct);
+        return userIds.Count - shown;
+    }
+
+    public const int MaxOrganizationSuggestions = 20;
+
+    /// <summary>
+    /// Existing organisations containing the text (any case), in order, at most <see cref="MaxOrganizationSuggestions"/>:
+    /// the organisation filter's suggestions. Not audited, as it names no user and runs on every keystroke.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> OrganizationsAsync(string? containing, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var organizations = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null && u.Organization != "");
+        if (!string.IsNullOrWhiteSpace(containing))
+            organizations = OrganizationLike(db, organizations, "%" + LikeEscape().Replace(containing.Trim(), @"\$0") + "%");
+        return await organizations.Select(u => u.Organization).Distinct().OrderBy(o => o).Take(MaxOrganizationSuggestions).ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// Every name a key may hold that the proxy still serves: its models and access groups, and LiteLLM's special names.
+    /// 503 when the proxy's list cannot be read (a list "without unavailable models" would then be a wrong answer).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> KnownModelsAsync(CancellationToken ct)
+    {
+        var list = await models.GetAsync(liteLlmOptions.Value.InlineSyncBudget, ct);
+        return [.. list.Names().Concat(ModelCatalog.SpecialModels).Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>404 with the code "user_not_found" and the ID as "user_id", for the UI to say in the admin's language.</summary>
@@ -111,8 +158,12 @@ public sealed partial class UserService
 
     public const string RotationInProgress = "in_progress";
 
-    /// <summary>The users the list filters keep: what both the list and the export read.</summary>
-    internal static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync, bool rotating = false)
+    /// <summary>
+    /// The users the list filters keep: what the list, the export and a rotation of all matching read.
+    /// <paramref name="knownModels"/>, when given, keeps only users holding a model outside it (the proxy no longer serves).
+    /// </summary>
+    internal static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync, bool rotating = false,
+        IReadOnlyList<string>? knownModels = null)
     {
         var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
         if (!string.IsNullOrWhiteSpace(search))
@@ -124,14 +175,21 @@ public sealed partial class UserService
                 ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
                 : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
         }
-        if (!string.IsNullOrEmpty(organization)) users = users.Where(u => u.Organization == organization);
+        // ACME finds acme: a pattern without wildcards is equality ignoring case (ASCII on SQLite; Hangul has no case either way).
+        if (!string.IsNullOrWhiteSpace(organization))
+            users = OrganizationLike(db, users, LikeEscape().Replace(organization.Trim(), @"\$0"));
         if (!string.IsNullOrEmpty(model)) users = users.Where(u => u.AllowedModels.Any(m => m.Name == model));
+        if (knownModels is not null) users = users.Where(u => u.AllowedModels.Any(m => !knownModels.Contains(m.Name)));
         if (!string.IsNullOrEmpty(service)) users = users.Where(u => u.AllowedServices.Any(x => x.Name == service));
         if (sync is { } state) users = users.Where(u => u.SyncState == state);
         // Rotating: the new key is not live yet, or the replaced one still works (its grace window).
         if (rotating) users = users.Where(u => u.RotationId != null || u.PreviousKeyExpiresAt != null);
         return users;
     }
+
+    private static IQueryable<User> OrganizationLike(MamaDbContext db, IQueryable<User> users, string pattern) => db.Database.IsNpgsql()
+        ? users.Where(u => EF.Functions.ILike(u.Organization, pattern, @"\"))
+        : users.Where(u => EF.Functions.Like(u.Organization, pattern, @"\"));
 
     /// <summary>A user as the API shows it: the key as a preview only.</summary>
     public static UserResponse ToResponse(User u) => new(

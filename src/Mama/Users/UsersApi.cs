@@ -29,16 +29,16 @@ public static class UsersApi
 
     private static async Task<Ok<UserPage>> ListAsync(
         [FromQuery] string? search, [FromQuery] string? organization, [FromQuery] string? model, [FromQuery] string? service,
-        [FromQuery] string? sync, [FromQuery] string? rotation, [FromQuery] string? sort, [FromQuery] string? order,
+        [FromQuery] string? sync, [FromQuery] string? rotation, [FromQuery(Name = "unavailable_models")] bool? unavailableModels, [FromQuery] string? sort, [FromQuery] string? order,
         [FromQuery] int? page, [FromQuery(Name = "page_size")] int? pageSize,
         HttpContext http, UserService users, CancellationToken ct) =>
-        TypedResults.Ok(await users.ListAsync(new UserQuery(search, organization, model, service, sync, sort, order, page, pageSize, rotation), Actor.From(http), ct));
+        TypedResults.Ok(await users.ListAsync(new UserQuery(search, organization, model, service, sync, sort, order, page, pageSize, rotation, unavailableModels == true), Actor.From(http), ct));
 
     private static async Task<UserExportResult> ExportAsync(
         [FromQuery] string? search, [FromQuery] string? organization, [FromQuery] string? model, [FromQuery] string? service,
-        [FromQuery] string? sync, [FromQuery] string? rotation, [FromQuery] string? format, [FromQuery(Name = "include_keys")] bool? includeKeys,
-        HttpContext http, UserService users, CancellationToken ct) =>
-        new(await users.StartExportAsync(new UserExportQuery(search, organization, model, service, sync, format, includeKeys == true, rotation), Actor.From(http), ct));
+        [FromQuery] string? sync, [FromQuery] string? rotation, [FromQuery(Name = "unavailable_models")] bool? unavailableModels, [FromQuery] string? format,
+        [FromQuery(Name = "include_keys")] bool? includeKeys, HttpContext http, UserService users, CancellationToken ct) =>
+        new(await users.StartExportAsync(new UserExportQuery(search, organization, model, service, sync, format, includeKeys == true, rotation, unavailableModels == true), Actor.From(http), ct));
 
     private static async Task<Ok<UserResponse>> GetAsync(string userId, HttpContext http, UserService users, CancellationToken ct) =>
         TypedResults.Ok(await users.GetWithKeyAsync(userId, Actor.From(http), ct));

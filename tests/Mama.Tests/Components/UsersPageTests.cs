@@ -405,7 +405,7 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
     private static Task<IRenderedComponent<UsersPage>> LoadedAsync(UiTest ui)
     {
         var page = ui.Render<UsersPage>();
-        page.WaitForAssertion(() => Assert.True(page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row").Count > 0 || page.Markup.Contains("No users match.")), Wait);
+        page.WaitForAssertion(() => Assert.True(page.FindAll("[data-testid=users-grid] tbody tr.mud-table-row").Count > 0 || page.FindAll("[data-testid=no-match], [data-testid=empty-state]").Count > 0), Wait);
         return Task.FromResult(page);
     }
 

@@ -27,6 +27,7 @@ public sealed partial class UsersPage
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (!firstRender) return;
+        await WatchRowsAsync();
         // Per admin, in this browser: a choice of layout is no secret and needs no audit.
         var admin = AuthState is null ? null : (await AuthState).User.Identity?.Name;
         columnsStorageKey = $"mama.users.columns:{admin}";

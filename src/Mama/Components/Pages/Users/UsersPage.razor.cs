@@ -74,7 +74,7 @@ public sealed partial class UsersPage
         var sort = (state ?? new GridState<UserResponse>()).SortDefinitions.FirstOrDefault();
         return new UserQuery(search, organization, model, service, sync,
             SortField(sort?.SortBy), sort?.Descending == true ? "desc" : "asc",
-            page ?? (state is null ? 1 : state.Page + 1), pageSize ?? (state?.PageSize ?? 25), rotatingOnly ? UserService.RotationInProgress : null);
+            page ?? (state is null ? 1 : state.Page + 1), pageSize ?? (state?.PageSize ?? 25), rotatingOnly ? UserService.RotationInProgress : null, unavailableOnly);
     }
 
     public static string SortField(string? column) => column switch
@@ -91,35 +91,15 @@ public sealed partial class UsersPage
     {
         lastState = state;
         UserPage? result = null;
-        await Ui.RunAsync(async actor => result = await Users.ListAsync(CurrentQuery(state), actor, CancellationToken.None));
+        var query = CurrentQuery(state);
+        await Ui.RunAsync(async actor => result = await Users.ListAsync(query, actor, CancellationToken.None));
         pageItems = result?.Items ?? [];
         total = result?.Total ?? 0;
+        if (result is not null) appliedQuery = query;
+        loadedOnce = true;
+        await CountHiddenAsync();
         StateHasChanged();
         return new GridData<UserResponse> { Items = pageItems, TotalItems = total };
-    }
-
-    private async Task FiltersChangedAsync()
-    {
-        ClearSelection();
-        await grid.ReloadServerData();
-    }
-
-    private async Task ModelFilterChangedAsync(string? value)
-    {
-        model = value;
-        await FiltersChangedAsync();
-    }
-
-    private async Task SyncFilterChangedAsync(string? value)
-    {
-        sync = value;
-        await FiltersChangedAsync();
-    }
-
-    private async Task RotationFilterChangedAsync(bool value)
-    {
-        rotatingOnly = value;
-        await FiltersChangedAsync();
     }
 
     private bool IsSelected(UserResponse? user) => user is not null && (allMatching || selected.ContainsKey(user.UserId));
@@ -152,6 +132,7 @@ public sealed partial class UsersPage
     {
         allMatching = false;
         selected.Clear();
+        hiddenSelected = 0;
     }
 
     /// <summary>The users an action applies to: the ticked ones, or every user the filter matches (read page by page).</summary>
@@ -161,15 +142,16 @@ public sealed partial class UsersPage
         return await AllMatchingAsync();
     }
 
-    /// <summary>Every user the current filter matches, read page by page (each read audited); null after a problem was shown.</summary>
-    private async Task<List<UserResponse>?> AllMatchingAsync()
+    /// <summary>Every user the current filter (or the one given) matches, read page by page (each read audited); null after a problem was shown.</summary>
+    private async Task<List<UserResponse>?> AllMatchingAsync(UserQuery? filter = null)
     {
         var all = new List<UserResponse>();
         var ok = await Ui.RunAsync(async actor =>
         {
             for (var page = 1; ; page++)
             {
-                var batch = await Users.ListAsync(CurrentQuery(lastState, page, UserService.MaxPageSize), actor, CancellationToken.None);
+                var query = filter is null ? CurrentQuery(lastState, page, UserService.MaxPageSize) : filter with { Page = page, PageSize = UserService.MaxPageSize };
+                var batch = await Users.ListAsync(query, actor, CancellationToken.None);
                 all.AddRange(batch.Items);
                 if (batch.Items.Count < UserService.MaxPageSize) break;
             }
@@ -183,6 +165,7 @@ public sealed partial class UsersPage
             new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
             await DialogOptionsAsync(MaxWidth.Medium));
         if (await dialog.Result is { Canceled: false }) await grid.ReloadServerData();
+        await FocusRowAsync(row.Item.UserId);
     }
 
     private async Task AddUsersAsync()
@@ -226,8 +209,10 @@ public sealed partial class UsersPage
     private async Task RotateSelectedAsync()
     {
         var parameters = new DialogParameters<RotateKeysDialog>();
-        if (allMatching) parameters.Add(d => d.Filter, new RotationFilter(search, organization, model, service, sync, rotatingOnly ? UserService.RotationInProgress : null));
-        else if (selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
+        // A rotation's filter knows no "unavailable models": then the matching users go by ID.
+        if (allMatching && !unavailableOnly) parameters.Add(d => d.Filter, new RotationFilter(search, organization, model, service, sync, rotatingOnly ? UserService.RotationInProgress : null));
+        else if (allMatching && await AllMatchingAsync() is { Count: > 0 } matching) parameters.Add(d => d.UserIds, matching.Select(u => u.UserId).ToList());
+        else if (!allMatching && selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
         else return;
         var dialog = await Dialogs.ShowAsync<RotateKeysDialog>(L["RotateKeys"], parameters,
             await DialogOptionsAsync(MaxWidth.Small, backdropClick: false));
