@@ -61,7 +61,7 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
         await edit.GetByTestId("edit-models").GetByText("Add", new() { Exact = true }).ClickAsync();
         await edit.GetByTestId("edit-models").Locator(".mud-select").First.ClickAsync();
         await Page.Locator(".mud-popover-open").GetByText("claude-sonnet-4", new() { Exact = true }).ClickAsync();
-        await ClosePickerAsync();
+        await ClosePickerAsync(edit);
         await Expect(edit).ToBeVisibleAsync();
         await Expect(edit.GetByTestId("edit-preview")).ToHaveTextAsync("2 of 2 users will change (models for 2); 0 unchanged.");
         await Infrastructure.Screenshots.SaveAsync(Page, "batch-edit");
@@ -109,16 +109,17 @@ public sealed class AdminFlowTests(MamaE2E app) : BrowserTest(app)
     }
 
     /// <summary>
-    /// Closes an open MudSelect list: a click outside lands on the select's own overlay (the dialog ignores backdrop
-    /// clicks); Escape as a second way. Bounded retries, each waiting for the list to go, not for the clock.
+    /// Closes an open MudSelect list by a click on the dialog's own title, which lands on the select's overlay (a click
+    /// outside the dialog would be a backdrop click: with changes, the dialog asks to discard them). Bounded retries,
+    /// each waiting for the list to go, not for the clock.
     /// </summary>
-    private async Task ClosePickerAsync()
+    private async Task ClosePickerAsync(ILocator dialog)
     {
         var open = Page.Locator(".mud-popover-open");
+        var title = (await dialog.Locator(".mud-dialog-title").BoundingBoxAsync())!;
         for (var attempt = 0; attempt < 4 && await open.CountAsync() > 0; attempt++)
         {
-            if (attempt % 2 == 0) await Page.Mouse.ClickAsync(4, 4);
-            else await Page.Keyboard.PressAsync("Escape");
+            await Page.Mouse.ClickAsync(title.X + title.Width - 8, title.Y + 8);
             try { await open.First.WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 3000 }); }
             catch (TimeoutException) { }
         }
