@@ -37,6 +37,9 @@ public sealed class RotationService(
         var errors = new Dictionary<string, string[]>();
         var sync = UserService.CheckSync(request.Filter?.Sync, errors);
         var rotating = UserService.CheckRotation(request.Filter?.Rotation, errors);
+        // A blank filter value would be read as no filter, and rotate everyone under an audit entry that looks narrow.
+        foreach (var (name, value) in new[] { ("search", request.Filter?.Search), ("organization", request.Filter?.Organization), ("model", request.Filter?.Model), ("service", request.Filter?.Service) })
+            if (value is not null && string.IsNullOrWhiteSpace(value)) errors[name] = ["Leave the field out rather than blank: a blank value would match every user."];
         if (errors.Count > 0) throw ProblemException.Validation(errors.ToDictionary(e => "filter." + e.Key, e => e.Value));
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);

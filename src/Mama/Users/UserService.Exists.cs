@@ -11,7 +11,7 @@ public sealed partial class UserService
 {
     /// <summary>
     /// Which of up to 1,000 user IDs are taken, for Add users to mark rows before Create. Whether an ID exists is user
-    /// information: admins only, and one audit event per call with the counts (the IDs asked about are mostly new ones).
+    /// information: admins only, and one audit event per call with the counts and the IDs found taken (the IDs asked about are mostly new ones).
     /// IDs that are not well-formed are left out; the form says what is wrong with them.
     /// </summary>
     public async Task<IReadOnlyList<TakenUserId>> TakenAsync(IReadOnlyList<string> userIds, Actor actor, CancellationToken ct)
@@ -22,7 +22,10 @@ public sealed partial class UserService
             throw ProblemException.Forbidden("Only an admin may check which user IDs exist.").WithCode("admins_only");
         }
         if (userIds.Count > RequestLimits.MaxUserIdsPerCall)
+        {
+            await audit.WriteAsync(new AuditEntry(actor, "user.check_ids", AuditResult.Failure, 400, [], new { asked = userIds.Count }, "too many user IDs"), ct);
             throw ProblemException.Validation("user_ids", $"At most {RequestLimits.MaxUserIdsPerCall} user IDs per call; got {userIds.Count}.").WithCode("too_many_user_ids");
+        }
         var ids = userIds.Select(id => UserValidation.NormalizeUserId(id?.Trim())).Where(UserValidation.IsValidUserId).Select(id => id!).Distinct(StringComparer.Ordinal).ToList();
 
         List<TakenUserId> taken = [];
@@ -32,7 +35,8 @@ public sealed partial class UserService
             taken = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId))
                 .Select(u => new TakenUserId(u.UserId, u.DeletedAt != null)).ToListAsync(ct);
         }
-        await audit.WriteAsync(new AuditEntry(actor, "user.check_ids", AuditResult.Success, 200, [], new { asked = ids.Count, taken = taken.Count }), ct);
+        // The IDs found are what the call revealed, so they are the event's targets (as a list names what it returned).
+        await audit.WriteAsync(new AuditEntry(actor, "user.check_ids", AuditResult.Success, 200, taken.ConvertAll(t => t.UserId), new { asked = ids.Count, taken = taken.Count }), ct);
         return taken;
     }
 }

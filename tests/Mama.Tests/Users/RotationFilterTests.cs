@@ -56,6 +56,24 @@ public abstract class RotationFilterTests(MamaApp app)
     }
 
     [Theory]
+    [InlineData("organization")]
+    [InlineData("search")]
+    [InlineData("model")]
+    [InlineData("service")]
+    public async Task ABlankFilterValueInARotationIsA400NotEveryone(string field)
+    {
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(1, organization: "rf" + Guid.NewGuid().ToString("N")[..10]);
+        var filter = new Dictionary<string, string> { [field] = "  " };
+
+        var refused = await (await admin.PostJsonAsync("/api/v1/users/rotate", new { filter, grace = "0" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Contains("blank", refused.GetProperty("errors").GetProperty("filter." + field)[0].GetString());
+        await using var db = app.NewDbContext();
+        Assert.False(await db.KeyUsers.AnyAsync(u => u.RotationId != null && ids.Contains(u.UserId)));
+    }
+
+    [Theory]
     [InlineData("/api/v1/users?rotation=done")]
     [InlineData("/api/v1/users?rotation=IN_PROGRESS")]
     [InlineData("/api/v1/users/export?rotation=yes")]

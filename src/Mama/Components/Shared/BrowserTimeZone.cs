@@ -36,7 +36,7 @@ public sealed class BrowserTimeZone(IJSRuntime js)
         {
             reply = await js.InvokeAsync<Reply?>("mama.timeZone");
         }
-        catch (Exception e) when (e is JSException or InvalidOperationException or TaskCanceledException or JSDisconnectedException)
+        catch (Exception e) when (e is JSException or InvalidOperationException or TaskCanceledException or JSDisconnectedException or System.Text.Json.JsonException)
         {
             _unanswered = true;
             return;
@@ -48,7 +48,8 @@ public sealed class BrowserTimeZone(IJSRuntime js)
             var offset = Offset(zone.GetUtcOffset(DateTimeOffset.UtcNow));
             Name = zone.HasSameRules(TimeZoneInfo.Utc) ? "UTC" : $"{id} ({offset})";
         }
-        else if (reply.OffsetMinutes != 0)
+        // The browser's word is only a display hint: an offset past ±14 h is not a time zone, and UTC stays.
+        else if (reply.OffsetMinutes != 0 && Math.Abs(reply.OffsetMinutes) <= 14 * 60)
         {
             // JavaScript's getTimezoneOffset is minutes *behind* UTC: -540 in Seoul.
             var offset = TimeSpan.FromMinutes(-reply.OffsetMinutes);

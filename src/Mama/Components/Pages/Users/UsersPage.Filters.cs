@@ -64,7 +64,12 @@ public sealed partial class UsersPage : IAsyncDisposable
     private async Task<IEnumerable<string>> SuggestOrganizationsAsync(string? text, CancellationToken ct)
     {
         IReadOnlyList<string> found = [];
-        await Ui.RunAsync(async _ => found = await Users.OrganizationsAsync(text, ct));
+        // The next keystroke cancels this search: that is not an error to show or log.
+        await Ui.RunAsync(async _ =>
+        {
+            try { found = await Users.OrganizationsAsync(text, ct); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        });
         return found;
     }
 

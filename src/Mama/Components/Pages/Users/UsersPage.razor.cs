@@ -210,7 +210,7 @@ public sealed partial class UsersPage
     {
         var parameters = new DialogParameters<RotateKeysDialog>();
         // A rotation's filter knows no "unavailable models": then the matching users go by ID.
-        if (allMatching && !unavailableOnly) parameters.Add(d => d.Filter, new RotationFilter(search, organization, model, service, sync, rotatingOnly ? UserService.RotationInProgress : null));
+        if (allMatching && !unavailableOnly) parameters.Add(d => d.Filter, new RotationFilter(Given(search), Given(organization), Given(model), Given(service), sync, rotatingOnly ? UserService.RotationInProgress : null));
         else if (allMatching && await AllMatchingAsync() is { Count: > 0 } matching) parameters.Add(d => d.UserIds, matching.Select(u => u.UserId).ToList());
         else if (!allMatching && selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
         else return;
@@ -289,4 +289,7 @@ public sealed partial class UsersPage
         SyncOutcome.Pending or SyncOutcome.Conflict => Color.Warning,
         _ => Color.Error,
     };
+
+    /// <summary>A blank filter box is no filter on the page; the rotation API refuses blanks (they would read as everyone), so none is sent.</summary>
+    private static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
