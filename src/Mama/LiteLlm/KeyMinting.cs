@@ -145,7 +145,7 @@ public sealed class KeyMinting(
             .ExecuteUpdateAsync(s => s.SetProperty(u => u.MintRequestedAt, (DateTimeOffset?)null), ct);
     }
 
-    private static LiteLlmException Lost() => new("The sync lease was lost; its new holder finishes this user.", null, transient: true);
+    private static LiteLlmException Lost() => new(KeySync.LeaseLostReason, null, transient: true);
 }
 
 /// <summary>Where a minted key is stored: as the user's key, or as the key a rotation brings in.</summary>

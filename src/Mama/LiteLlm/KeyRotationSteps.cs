@@ -26,6 +26,7 @@ public sealed class KeyRotationSteps(
     public const string Live = "key.rotate.live";
     public const string Revoked = "key.rotate.revoked";
     public const string Failed = "key.rotate.failed";
+    public const string StillOnProxyReason = "The replaced key is still on the proxy after its deletion; it is deleted again shortly.";
 
     /// <summary>
     /// Steps 3–4 for a user with a key in the next slot (an earlier rotation's replaced key was revoked in a round of its own): the current key
@@ -64,7 +65,7 @@ public sealed class KeyRotationSteps(
     {
         await liteLlm.DeleteKeyByHashAsync(hash, ct);
         if (await liteLlm.GetKeyByHashAsync(hash, ct) is not null)
-            throw new LiteLlmException("The replaced key is still on the proxy after its deletion; it is deleted again shortly.", null, transient: true);
+            throw new LiteLlmException(StillOnProxyReason, null, transient: true);
     }
 
     /// <summary>

@@ -68,7 +68,7 @@ public sealed partial class KeySync(
             if (outcomes.TryGetValue(id, out var outcome)) result.Add(outcome);
             else (unknown ??= []).Add(id);
         if (unknown is not null)
-            result.AddRange(await PendingAsync(unknown, "Still in progress; its result is recorded when the proxy answers."));
+            result.AddRange(await PendingAsync(unknown, InProgressReason));
         return result;
     }
 
@@ -109,7 +109,7 @@ public sealed partial class KeySync(
     {
         await using var lease = await leases.TryTakeUserAsync(id, ct);
         if (lease is null)
-            return (await PendingAsync([id], "Another worker is syncing this user.")).SingleOrDefault();
+            return (await PendingAsync([id], BusyReason)).SingleOrDefault();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
         long? swapped = null; // the version whose swap this worker just recorded: its new key is on the proxy as specified
         for (var round = 1; ; round++)
@@ -129,19 +129,19 @@ public sealed partial class KeySync(
             }
             catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
             {
-                return new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+                return new SyncOutcome(user.UserId, SyncOutcome.Pending, LeaseLostReason);
             }
-            if (lease.IsLost) return new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+            if (lease.IsLost) return new SyncOutcome(user.UserId, SyncOutcome.Pending, LeaseLostReason);
 
             var (outcome, held) = await RecordAsync(user, lease.Token, result);
             swapped = result.Kind == ResultKind.Swapped ? user.Version : null;
             if (outcome is not null || !held)
             {
                 lease.MarkReleased();
-                return outcome ?? new SyncOutcome(user.UserId, SyncOutcome.Pending, "The sync lease was lost; its new holder finishes this user.");
+                return outcome ?? new SyncOutcome(user.UserId, SyncOutcome.Pending, LeaseLostReason);
             }
             if (round == MaxRounds)
-                return new SyncOutcome(user.UserId, SyncOutcome.Pending, "Changed again while it was being synced; it is pushed again shortly.");
+                return new SyncOutcome(user.UserId, SyncOutcome.Pending, ChangedAgainReason);
         }
     }
 
@@ -166,6 +166,12 @@ public sealed partial class KeySync(
 
     /// <summary>Said on the user in words; the proxy's own message would name only the alias.</summary>
     public const string ConflictReason = "The proxy holds another key under this alias; resolve by replacing it with mama's key or importing its value.";
+
+    public const string UndecryptableReason = "The stored key cannot be decrypted with the configured encryption keys.";
+    public const string LeaseLostReason = "The sync lease was lost; its new holder finishes this user.";
+    public const string BusyReason = "Another worker is syncing this user.";
+    public const string InProgressReason = "Still in progress; its result is recorded when the proxy answers.";
+    public const string ChangedAgainReason = "Changed again while it was being synced; it is pushed again shortly.";
 
     /// <summary>Said on the user in words when the proxy holds the user's own key value under another alias.</summary>
     public const string HeldElsewhereReason = "The proxy holds this key under another alias; mama changed nothing there. Resolve by replacing it: mama gives the user a new key.";

@@ -17,7 +17,7 @@ public sealed partial class LiteLlmClient
         using var response = await SendAsync(HttpMethod.Get, "model/info", null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (response.StatusCode == HttpStatusCode.InternalServerError && (await ReadErrorAsync(response, ct)).Contains("Model List not loaded", StringComparison.OrdinalIgnoreCase)) return [];
-        await EnsureSuccessAsync(response, "read model info", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.ReadModelInfo, ct);
         return (await response.Content.ReadFromJsonAsync<LiteLlmDeploymentList>(ct))?.Data ?? [];
     }
 
@@ -25,7 +25,7 @@ public sealed partial class LiteLlmClient
     public async Task<LiteLlmReadiness> GetReadinessAsync(CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Get, "health/readiness", null, ct);
-        await EnsureSuccessAsync(response, "report readiness", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.ReportReadiness, ct);
         return await response.Content.ReadFromJsonAsync<LiteLlmReadiness>(ct) ?? new LiteLlmReadiness(null, null, null);
     }
 }

@@ -16,11 +16,11 @@ public sealed partial class LiteLlmClient
         var body = JsonSerializer.SerializeToNode(request, request.GetType(), JsonSerializerOptions.Web)!.AsObject();
         body.Remove("key");
         using var response = await SendAsync(HttpMethod.Post, "key/generate", body, ct);
-        await EnsureSuccessAsync(response, "mint key", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.MintKey, ct);
         var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
         return answer?["key"] is JsonValue value && value.TryGetValue<string>(out var key) && key.StartsWith("sk-", StringComparison.Ordinal) && key.Length >= 8
             ? key
-            : throw new LiteLlmException("LiteLLM minted a key but its answer holds no usable key value.", (int)response.StatusCode, transient: false);
+            : throw new LiteLlmException(MintedWithoutKey, (int)response.StatusCode, transient: false);
     }
 
     /// <summary>The keys whose alias is exactly <paramref name="alias"/>, every page (the filter is re-checked here: newer proxies may match loosely).</summary>
@@ -31,7 +31,7 @@ public sealed partial class LiteLlmClient
         for (var page = 1; ; page++)
         {
             using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&size={size}&page={page}&key_alias=" + Uri.EscapeDataString(alias), null, ct);
-            await EnsureSuccessAsync(response, "list keys", ct);
+            await EnsureSuccessAsync(response, LiteLlmCall.ListKeys, ct);
             var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
             var keys = list?.Keys ?? [];
             found.AddRange(keys.Where(k => k.KeyAlias == alias && k.Token is { Length: > 0 }));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -14,13 +15,25 @@ namespace Mama.LiteLlm;
 /// </summary>
 public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpoint)
 {
+    // The English words stored as a user's sync error and sent by the REST API; the UI recognises them by these
+    // constants to say them in the admin's language (Components/Shared/SyncErrorText.cs).
+    public const string NotConfigured = "LiteLLM is not configured.";
+    /// <summary>{0}: <see cref="CircuitOpen"/>, <see cref="TimedOut"/> or the name of the network error.</summary>
+    public const string UnreachableFormat = "LiteLLM is unreachable ({0}).";
+    public const string CircuitOpen = "circuit open after repeated failures";
+    public const string TimedOut = "timed out";
+    /// <summary>{0}: a <see cref="LiteLlmCall"/>; {1}: the HTTP status; {2}: the proxy's own message, as it came (redacted).</summary>
+    public const string RefusedFormat = "LiteLLM refused to {0}: {1} {2}";
+    public const string KeyNotFound = "The key does not exist on the LiteLLM proxy.";
+    public const string MintedWithoutKey = "LiteLLM minted a key but its answer holds no usable key value.";
+
     /// <summary>Models the proxy serves now; <c>/v1/models</c>, or <c>/models</c> on proxies without it.</summary>
     public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Get, "v1/models", null, ct);
         using var fallback = response.StatusCode == HttpStatusCode.NotFound ? await SendAsync(HttpMethod.Get, "models", null, ct) : null;
         var answer = fallback ?? response;
-        await EnsureSuccessAsync(answer, "list models", ct);
+        await EnsureSuccessAsync(answer, LiteLlmCall.ListModels, ct);
         var list = await answer.Content.ReadFromJsonAsync<LiteLlmModelList>(ct);
         return (list?.Data ?? []).Select(m => m.Id).Where(id => !string.IsNullOrEmpty(id)).Distinct().ToList();
     }
@@ -34,7 +47,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         using var response = await SendAsync(HttpMethod.Get, "key/info?key=" + Uri.EscapeDataString(RequireHash(hash)), null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (response.StatusCode == HttpStatusCode.Unauthorized && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase)) return null;
-        await EnsureSuccessAsync(response, "key info", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.KeyInfo, ct);
         return (await response.Content.ReadFromJsonAsync<KeyInfoResponse>(ct))?.Info;
     }
 
@@ -42,7 +55,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     public async Task GenerateKeyAsync(KeyRequest request, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Post, "key/generate", request, ct);
-        await EnsureSuccessAsync(response, "generate key", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.GenerateKey, ct);
     }
 
     /// <summary>
@@ -57,7 +70,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
             && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase))
             throw new LiteLlmKeyNotFoundException();
-        await EnsureSuccessAsync(response, "update key", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.UpdateKey, ct);
     }
 
     /// <summary>Deletes one key by its hash; true if it was there, false if it was already gone. Either way it is gone afterwards.</summary>
@@ -68,7 +81,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
         // Proxies before ~v1.56 answer a missing key with 400 "Not all keys passed in were deleted".
         if (response.StatusCode == HttpStatusCode.BadRequest && (await ReadErrorAsync(response, ct)).Contains("Not all keys passed in were deleted", StringComparison.OrdinalIgnoreCase)) return false;
-        await EnsureSuccessAsync(response, "delete key", ct);
+        await EnsureSuccessAsync(response, LiteLlmCall.DeleteKey, ct);
         return true;
     }
 
@@ -88,7 +101,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         for (var page = 1; ; page++)
         {
             using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&page={page}&size={size}", null, ct);
-            await EnsureSuccessAsync(response, "list keys", ct);
+            await EnsureSuccessAsync(response, LiteLlmCall.ListKeys, ct);
             var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
             var keys = list?.Keys ?? [];
             foreach (var key in keys) yield return key;
@@ -114,7 +127,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
-        var baseUrl = endpoint.BaseUrl ?? throw new LiteLlmException("LiteLLM is not configured.", null, transient: false);
+        var baseUrl = endpoint.BaseUrl ?? throw new LiteLlmException(NotConfigured, null, transient: false);
         using var request = new HttpRequestMessage(method, new Uri(baseUrl, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.MasterKey);
         request.Headers.UserAgent.ParseAdd("mama/1.0");
@@ -126,7 +139,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
                                   || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            throw new LiteLlmException($"LiteLLM is unreachable ({Describe(e)}).", null, transient: true);
+            throw new LiteLlmException(string.Format(CultureInfo.InvariantCulture, UnreachableFormat, Describe(e)), null, transient: true);
         }
     }
 
@@ -143,8 +156,8 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
 
     private static string Describe(Exception e) => e switch
     {
-        Polly.CircuitBreaker.BrokenCircuitException => "circuit open after repeated failures",
-        Polly.Timeout.TimeoutRejectedException or TimeoutException or OperationCanceledException => "timed out",
+        Polly.CircuitBreaker.BrokenCircuitException => CircuitOpen,
+        Polly.Timeout.TimeoutRejectedException or TimeoutException or OperationCanceledException => TimedOut,
         HttpRequestException { HttpRequestError: var error } => error.ToString(),
         _ => e.GetType().Name,
     };
@@ -154,7 +167,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         if (response.IsSuccessStatusCode) return;
         var message = await ReadErrorAsync(response, ct);
         var status = (int)response.StatusCode;
-        throw new LiteLlmException($"LiteLLM refused to {what}: {status} {message}", status,
+        throw new LiteLlmException(string.Format(CultureInfo.InvariantCulture, RefusedFormat, what, status, message), status,
             transient: status is 408 or 429 or >= 500);
     }
 
@@ -195,11 +208,28 @@ public class LiteLlmException(string message, int? status, bool transient) : Exc
     public bool Transient { get; } = transient;
 }
 
-public sealed class LiteLlmKeyNotFoundException() : LiteLlmException("The key does not exist on the LiteLLM proxy.", 401, transient: false);
+public sealed class LiteLlmKeyNotFoundException() : LiteLlmException(LiteLlmClient.KeyNotFound, 401, transient: false);
 
 /// <summary>Where the proxy is: configured, or the hosted emulator's address once it has started.</summary>
 public sealed class LiteLlmEndpoint
 {
     public Uri? BaseUrl { get; set; }
     public string? MasterKey { get; set; }
+}
+
+/// <summary>What mama asked the proxy to do, as said in <see cref="LiteLlmClient.RefusedFormat"/>.</summary>
+public static class LiteLlmCall
+{
+    public const string ListModels = "list models";
+    public const string KeyInfo = "key info";
+    public const string GenerateKey = "generate key";
+    public const string UpdateKey = "update key";
+    public const string DeleteKey = "delete key";
+    public const string ListKeys = "list keys";
+    public const string MintKey = "mint key";
+    public const string ReadModelInfo = "read model info";
+    public const string ReportReadiness = "report readiness";
+
+    public static readonly IReadOnlyList<string> All =
+        [ListModels, KeyInfo, GenerateKey, UpdateKey, DeleteKey, ListKeys, MintKey, ReadModelInfo, ReportReadiness];
 }

@@ -27,6 +27,8 @@ public sealed partial class UserService(
     TimeProvider clock,
     ILogger<UserService> logger)
 {
+    public const string RetryShortlyReason = "Saved; the sync with LiteLLM will be retried shortly.";
+
     public async Task<UsersChangedResponse> CreateAsync(CreateUsersRequest request, Actor actor, CancellationToken ct)
     {
         var deadline = InlineDeadline();
@@ -322,7 +324,7 @@ public sealed partial class UserService(
         {
             logger.LogWarning(e, "The inline sync of {Count} committed users failed; the reconciler will finish it", users.Count);
             reconciler.Wake();
-            return users.Select(u => new SyncOutcome(u.UserId, SyncOutcome.Pending, "Saved; the sync with LiteLLM will be retried shortly.")).ToList();
+            return users.Select(u => new SyncOutcome(u.UserId, SyncOutcome.Pending, RetryShortlyReason)).ToList();
         }
     }
 

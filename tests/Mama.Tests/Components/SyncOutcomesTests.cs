@@ -52,6 +52,17 @@ public sealed class SyncOutcomesTests : BunitContext
         Assert.Null(outcomes.Find("[data-testid=outcome-models] [data-model=gpt-4o]").GetAttribute("data-unavailable"));
     }
 
+    [Fact]
+    public void OnAKoreanPageTheDetailSaysMamasWordsInKoreanAndKeepsTheProxysAndUnknownTextAsTheyCame()
+    {
+        CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo("ko");
+        var outcomes = Render<SyncOutcomes>(p => p.Add(o => o.Outcomes,
+            [new("a", SyncOutcome.Failed, "LiteLLM refused to update key: 422 budget exceeded"), new("b", SyncOutcome.Pending, "proxy down")]));
+
+        Assert.Equal(["LiteLLM이 키 수정 요청을 거부했습니다 (422). 프록시의 응답: \"budget exceeded\"", "proxy down"],
+            outcomes.FindAll("tbody tr td:last-child").Select(td => td.TextContent.Trim()));
+    }
+
     private static List<AngleSharp.Dom.IElement> Chips(IRenderedComponent<SyncOutcomes> outcomes) => outcomes.FindAll("[data-state]").ToList();
 
     private static bool Coloured(string? classes) =>
