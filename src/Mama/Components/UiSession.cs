@@ -19,6 +19,7 @@ public sealed partial class UiSession(
     ISnackbar snackbar,
     SessionService sessions,
     IStringLocalizer<UiSession> L,
+    IStringLocalizer<Shared.SyncErrorText> syncErrors,
     ILogger<UiSession> logger)
 {
     public string? ClientIp { get; set; }
@@ -95,7 +96,8 @@ public sealed partial class UiSession(
     {
         var head = problem.Code is { } code && L["Problem_" + code, (problem.Extensions.TryGetValue("user_id", out var id) ? id : null) ?? ""] is { ResourceNotFound: false } known
             ? known.Value
-            : problem.Message;
+            // A problem without a code may carry a LiteLLM sentence (a conflict resolved against a refusing proxy).
+            : Shared.SyncErrorText.Describe(syncErrors, problem.Message);
         return problem.Errors is { Count: > 0 } errors
             ? L["ProblemWithFields", head, string.Join(" ", errors.Select(e => L["FieldProblem", FieldLabel(e.Key), FieldText(problem, e.Key)].Value))]
             : head;
