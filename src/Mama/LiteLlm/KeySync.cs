@@ -233,7 +233,8 @@ public sealed partial class KeySync(
         }
         catch (LiteLlmException e)
         {
-            logger.LogWarning("Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
+            // The first failure is news; the retries after it are not, until the state changes.
+            logger.Log(user.SyncAttempts == 0 ? LogLevel.Warning : LogLevel.Debug, "Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
             return new Result(ResultKind.Failed, e.Transient, e.Message);
         }
         catch (System.Security.Cryptography.CryptographicException)
@@ -315,6 +316,8 @@ public sealed partial class KeySync(
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)
                 .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
             outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+            if (recorded == 1 && state == SyncState.Error && user.SyncState != SyncState.Error)
+                logger.LogWarning("User {UserId} is in error: the proxy refused its key ({Reason}); an admin's edit or a retry from the UI is needed", user.UserId, message);
             if (recorded == 1) await rotation.RecordFailureAsync(user, message, permanent: !result.Transient);
         }
         if (recorded == 1) return (outcome, true);
