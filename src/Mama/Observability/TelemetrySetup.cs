@@ -55,7 +55,15 @@ public static class TelemetrySetup
     public static WebApplication UseMamaMetrics(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value;
-        if (!options.Prometheus) return app;
+        if (!options.Prometheus)
+        {
+            // Plainly absent, rather than the sign-in redirect every unknown page gets (or a 401 for the scraper's token): it learns why.
+            app.Use((context, next) => context.Request.Path == MetricsPath
+                ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
+                    detail: "Metrics are off: set Mama:Metrics:Prometheus to true and Mama:Metrics:Token.").ExecuteAsync(context)
+                : next(context));
+            return app;
+        }
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Token!.Trim()));
         app.UseOpenTelemetryPrometheusScrapingEndpoint(
             meterProvider: null,
