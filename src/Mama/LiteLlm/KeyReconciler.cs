@@ -1,5 +1,5 @@
-using Mama.Audit;
 using System.Diagnostics;
+using Mama.Audit;
 using Mama.Data;
 using Mama.Observability;
 using Mama.Users;
