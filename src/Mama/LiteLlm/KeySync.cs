@@ -233,8 +233,8 @@ public sealed partial class KeySync(
         }
         catch (LiteLlmException e)
         {
-            // The first failure is news; the retries after it are not, until the state changes.
-            logger.Log(user.SyncAttempts == 0 ? LogLevel.Warning : LogLevel.Debug, "Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
+            // A first transient failure is news; retries are not, and a permanent one gets its own line as the user enters error.
+            logger.Log(user.SyncAttempts == 0 && e.Transient ? LogLevel.Warning : LogLevel.Debug, "Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
             return new Result(ResultKind.Failed, e.Transient, e.Message);
         }
         catch (System.Security.Cryptography.CryptographicException)

@@ -3,6 +3,8 @@ using Mama.LiteLlm;
 using Mama.Observability;
 using Mama.Rotation;
 using Mama.Tests.Infrastructure;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
 namespace Mama.Tests.Observability;
@@ -64,6 +66,46 @@ public abstract partial class QuietLogTests(ObservedApp app)
         Assert.All(lines, l => Assert.DoesNotContain(before, l.Message));
         Assert.All(lines, l => Assert.DoesNotContain(after, l.Message));
         AssertNoSecret(lines);
+    }
+
+    [Fact]
+    public async Task AUserEnteringErrorIsOneLineHowEverOftenTheRetryFailsAndTheLineHoldsNoKey()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var mark = app.Logs.Count;
+        var id = UserTestData.NewId();
+        app.LiteLlm.SetRefusal("/key/generate", 422, "Rejected by a policy hook: {key}");
+        try
+        {
+            await admin.CreateUsersAsync([UserTestData.Row(id)]);
+            await MamaApp.EventuallyAsync(async () =>
+            {
+                await using var db = app.NewDbContext();
+                return await db.KeyUsers.AnyAsync(u => u.UserId == id && u.SyncState == SyncState.Error && u.SyncAttempts >= 3);
+            }, "the user is in error and the reconciler retried it");
+        }
+        finally
+        {
+            app.LiteLlm.SetRefusal("/key/generate", null);
+        }
+        var key = await KeyOfAsync(admin, id);
+
+        var lines = app.Logs.Since(mark).Where(l => l.Message.Contains(id, StringComparison.Ordinal) && l.Level >= LogLevel.Information).ToList();
+        var line = Assert.Single(lines);
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.StartsWith($"User {id} is in error", line.Message);
+        Assert.All(app.Logs.Since(mark), l => Assert.DoesNotContain(key, l.Message));
+        AssertNoSecret(app.Logs.Since(mark));
+    }
+
+    private async Task<string> KeyOfAsync(HttpClient admin, string id)
+    {
+        var created = await (await admin.PostJsonAsync("/api/v1/api-clients", new { name = "c-" + Guid.NewGuid().ToString("N")[..8], service = "billing", scope = "all" }))
+            .ReadAsync<Mama.ApiClients.CreatedApiClientResponse>(System.Net.HttpStatusCode.Created);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add("X-API-Key", created.Token);
+        var found = await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = new[] { id } })).ReadAsync<Mama.ApiClients.LookupResponse>();
+        return Assert.Single(found.Users).Key;
     }
 
     private static void AssertNoSecret(IEnumerable<LogLine> lines) =>
