@@ -49,7 +49,7 @@ public sealed class KeyReconciler(
             try
             {
                 using (MamaMetrics.Source.StartActivity("mama.reconcile")) await RunCycleAsync(stoppingToken);
-                await RefreshBacklogAsync(stoppingToken);
+                if (metrics.WantsSyncBacklog) await RefreshBacklogAsync(stoppingToken);
                 metrics.ReconcileCycle(Stopwatch.GetElapsedTime(started));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -27,6 +27,7 @@ public sealed class MamaMetrics
     private readonly Histogram<double> _reconcileDuration, _driftCheckDuration;
     private readonly Counter<long> _rotationsStarted, _keysRotated, _keysFailed;
     private readonly Counter<long> _webhookDeliveries;
+    private readonly ObservableGauge<long> _syncUsers;
     private Func<int>? _auditQueueDepth;
     private long _syncPending, _syncError, _syncConflict;
 
@@ -43,7 +44,7 @@ public sealed class MamaMetrics
         _auditCommitDuration = Seconds("mama.audit.commit.duration", "Time to insert and commit one batch of audit events.");
         _auditFailures = Meter.CreateCounter<long>("mama.audit.failures", "{event}", "Audit events that could not be written.");
 
-        Meter.CreateObservableGauge("mama.sync.users", ObserveSync, "{user}", "Users not in sync with the proxy, by state; refreshed each reconcile cycle.");
+        _syncUsers = Meter.CreateObservableGauge("mama.sync.users", ObserveSync, "{user}", "Users not in sync with the proxy, by state; refreshed each reconcile cycle.");
         _liteLlmDuration = Seconds("mama.litellm.request.duration", "Calls to the LiteLLM admin API, by endpoint and status.");
         _liteLlmFailures = Meter.CreateCounter<long>("mama.litellm.request.failures", "{request}", "Calls to LiteLLM that got no answer or a 5xx/429.");
         _reconcileDuration = Seconds("mama.reconcile.duration", "One reconcile cycle (retry what is due, drift check if due).");
@@ -74,6 +75,9 @@ public sealed class MamaMetrics
     }
 
     public void AuditFailed(int events) => _auditFailures.Add(events);
+
+    /// <summary>Whether anything reads the sync gauge, so the reconciler counts only for a listener.</summary>
+    public bool WantsSyncBacklog => _syncUsers.Enabled;
 
     public void SyncBacklog(long pending, long error, long conflict)
     {

@@ -83,6 +83,7 @@ public abstract partial class QuietLogTests(ObservedApp app)
                 await using var db = app.NewDbContext();
                 return await db.KeyUsers.AnyAsync(u => u.UserId == id && u.SyncState == SyncState.Error && u.SyncAttempts >= 3);
             }, "the user is in error and the reconciler retried it");
+            await MamaApp.EventuallyAsync(async () => ErrorGauge().IsMatch(await app.ScrapeAsync()), "the sync gauge counts the user in error");
         }
         finally
         {
@@ -115,6 +116,9 @@ public abstract partial class QuietLogTests(ObservedApp app)
             Assert.DoesNotContain(ObservedApp.MetricsToken, l.Message);
             Assert.DoesNotMatch(Key(), l.Message);
         });
+
+    [GeneratedRegex(@"^mama_sync_users\{[^}]*mama_sync_state=""error""[^}]*\} [1-9]", RegexOptions.Multiline)]
+    private static partial Regex ErrorGauge();
 
     /// <summary>A LiteLLM key as mama makes them; "sk-***" is the redaction.</summary>
     [GeneratedRegex(@"sk-[A-Za-z0-9_\-]{6,}")]
