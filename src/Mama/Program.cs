@@ -6,6 +6,7 @@ using Mama.Components;
 using Mama.Data;
 using Mama.Http;
 using Mama.LiteLlm;
+using Mama.Observability;
 using Mama.Rotation;
 using Mama.Security;
 using Mama.Users;
@@ -19,6 +20,7 @@ var dataPath = Path.GetFullPath(builder.Configuration["Mama:DataPath"] ?? "data"
 
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
 builder.Services.AddSingleton(TimeProvider.System);
+builder.AddMamaTelemetry();
 builder.Services.AddMamaDatabase(builder.Configuration, dataPath);
 builder.Services.AddMamaDataProtection(builder.Environment, dataPath);
 builder.Services.AddMamaAuthentication(builder.Configuration, builder.Environment, dataPath);
@@ -71,6 +73,7 @@ await DatabaseSetup.MigrateAsync(app.Services);
 
 app.UseMamaForwardedHeaders();
 app.UseMamaSecurityHeaders();
+app.UseMamaMetrics();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mama.Audit;
 using Mama.Data;
+using Mama.Observability;
 using Mama.Security;
 using Mama.Users;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,7 @@ public sealed class LookupOptions
 /// Registered on SQLite only. There this process is the database's only writer (DESIGN §7), so rows can be cached
 /// until the next write; with PostgreSQL several instances share the database and every lookup reads it.
 /// </param>
-public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, TimeProvider clock, ILogger<KeyLookup> logger, UserTableChanges? changes = null)
+public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyProtector protector, AuditLog audit, IOptions<LookupOptions> options, TimeProvider clock, ILogger<KeyLookup> logger, MamaMetrics metrics, UserTableChanges? changes = null)
     : IDisposable
 {
     private const int MaxIdleReaders = 16;
@@ -117,6 +118,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
+        metrics.LookupAnswered(ids.Count, users.Count, denied.Count);
         // A batch answers 200 whatever each ID's fate; a single key answers the problem of its one ID.
         var status = single && users.Count == 0 ? SingleProblem(response, ids.Count > 0 ? ids[0] : "", legacy).Status : 200;
         var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success

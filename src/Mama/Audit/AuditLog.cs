@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Mama.Data;
 using Mama.Http;
+using Mama.Observability;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -41,6 +42,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly IDbContextFactory<MamaDbContext> _dbFactory;
     private readonly TimeProvider _clock;
     private readonly ILogger<AuditLog> _logger;
+    private readonly MamaMetrics _metrics;
     private readonly TimeSpan _timeout;
     private readonly int _capacity;
     private readonly Channel<PendingWrite> _queue;
@@ -49,14 +51,16 @@ public sealed partial class AuditLog : IAsyncDisposable
     private volatile bool _lastBatchFailed;
     private volatile bool _refusedSinceLastBatch;
 
-    public AuditLog(IDbContextFactory<MamaDbContext> dbFactory, TimeProvider clock, ILogger<AuditLog> logger, IOptions<AuditOptions> options)
+    public AuditLog(IDbContextFactory<MamaDbContext> dbFactory, TimeProvider clock, ILogger<AuditLog> logger, IOptions<AuditOptions> options, MamaMetrics metrics)
     {
+        _metrics = metrics;
         _dbFactory = dbFactory;
         _clock = clock;
         _logger = logger;
         _timeout = options.Value.WriteTimeout;
         _capacity = options.Value.QueueSize;
         _queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(_capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        metrics.ObserveAuditQueue(() => _queue.Reader.Count);
         // A thread of its own: each batch waits for the disk (fsync), and on a small machine a blocked pool thread
         // is a large share of the threads that serve requests.
         new Thread(WriteLoop) { IsBackground = true, Name = "mama audit writer" }.Start();
@@ -76,6 +80,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         if (!_queue.Writer.TryWrite(pending))
         {
             _refusedSinceLastBatch = true;
+            _metrics.AuditFailed(1);
             throw AuditUnavailableException.QueueFull();
         }
         try
@@ -120,7 +125,8 @@ public sealed partial class AuditLog : IAsyncDisposable
                     _refusedSinceLastBatch = false;
                     continue;
                 }
-                Interlocked.Exchange(ref _batchStartedAt, _clock.GetTimestamp());
+                var started = _clock.GetTimestamp();
+                Interlocked.Exchange(ref _batchStartedAt, started);
                 try
                 {
                     try
@@ -137,6 +143,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                         writer = AuditBatchWriter.Open(_dbFactory);
                         WriteClaimed(writer, batch);
                     }
+                    _metrics.AuditCommitted(batch.Count, _clock.GetElapsedTime(started));
                     _lastBatchFailed = false;
                     _refusedSinceLastBatch = false;
                 }
@@ -146,6 +153,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                     writer?.Dispose();
                     writer = null;
                     _lastBatchFailed = true;
+                    _metrics.AuditFailed(batch.Count);
                     _logger.LogError(e, "Writing {Count} audit events failed", batch.Count);
                     foreach (var p in batch.Where(p => !p.IsAbandoned)) p.Done.TrySetException(new AuditUnavailableException(inner: e));
                 }

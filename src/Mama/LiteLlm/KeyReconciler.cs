@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Mama.Audit;
 using Mama.Data;
+using Mama.Observability;
 using Mama.Users;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -20,6 +22,7 @@ public sealed class KeyReconciler(
     AuditLog audit,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
+    MamaMetrics metrics,
     ILogger<KeyReconciler> logger) : BackgroundService
 {
     private const int Batch = 500;
@@ -42,9 +45,12 @@ public sealed class KeyReconciler(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                await RunCycleAsync(stoppingToken);
+                using (MamaMetrics.Source.StartActivity("mama.reconcile")) await RunCycleAsync(stoppingToken);
+                if (metrics.WantsSyncBacklog) await RefreshBacklogAsync(stoppingToken);
+                metrics.ReconcileCycle(Stopwatch.GetElapsedTime(started));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -70,11 +76,14 @@ public sealed class KeyReconciler(
     {
         if (!await liteLlm.IsAliveAsync(ct))
         {
+            // One line when it goes down and one when it is back; the polls in between say nothing at the default level.
+            if (!_proxyWasDown) logger.LogWarning("LiteLLM is not answering; changes wait and are retried when it is back");
             _proxyWasDown = true;
             return;
         }
         if (_proxyWasDown)
         {
+            logger.LogInformation("LiteLLM answers again; retrying what waited");
             // The proxy is back: whatever waited out a backoff because of the outage is due now.
             _proxyWasDown = false;
             await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -117,6 +126,8 @@ public sealed class KeyReconciler(
     {
         await using var lease = await leases.TryTakeJobAsync(JobLease.DriftCheck, onlyIfDue, ct);
         if (lease is null) return false;
+        using var activity = MamaMetrics.Source.StartActivity("mama.drift_check");
+        var started = Stopwatch.GetTimestamp();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
         try
         {
@@ -128,7 +139,24 @@ public sealed class KeyReconciler(
             return false;
         }
         await leases.FinishJobAsync(JobLease.DriftCheck, lease, clock.GetUtcNow() + options.Value.DriftCheckInterval);
+        metrics.DriftCheck(Stopwatch.GetElapsedTime(started));
         return true;
+    }
+
+    /// <summary>The gauges read these counts; once a cycle here costs one indexed query, where once a scrape would cost one per scraper.</summary>
+    private async Task RefreshBacklogAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var counts = await db.KeyUsers.Where(u => u.SyncState != SyncState.Synced).GroupBy(u => u.SyncState)
+            .Select(g => new { State = g.Key, Count = g.LongCount() }).ToListAsync(ct);
+        long pending = 0, error = 0, conflict = 0;
+        foreach (var c in counts)
+        {
+            if (c.State == SyncState.Pending) pending = c.Count;
+            else if (c.State == SyncState.Error) error = c.Count;
+            else if (c.State == SyncState.Conflict) conflict = c.Count;
+        }
+        metrics.SyncBacklog(pending, error, conflict);
     }
 
     private async Task CheckDriftUnderLeaseAsync(CancellationToken ct)

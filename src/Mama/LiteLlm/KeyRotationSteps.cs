@@ -1,5 +1,6 @@
 using Mama.Audit;
 using Mama.Data;
+using Mama.Observability;
 using Mama.Rotation;
 using Mama.Security;
 using Mama.Users;
@@ -21,6 +22,7 @@ public sealed class KeyRotationSteps(
     KeyMinting minting,
     AuditLog audit,
     TimeProvider clock,
+    MamaMetrics metrics,
     ILogger<KeyRotationSteps> logger)
 {
     public const string Live = "key.rotate.live";
@@ -152,7 +154,26 @@ public sealed class KeyRotationSteps(
         WebhookOutbox.Stage(db, WebhookEvents.KeyRotated, [user.UserId], now, new { rotation_id = user.RotationId, previous_key_expires_at = expires });
         await db.SaveChangesAsync(none);
         await transaction.CommitAsync(none);
+        metrics.KeyRotated();
+        await LogIfFinishedAsync(user.RotationId);
         return true;
+    }
+
+    /// <summary>One line when the last key of a rotation is swapped or fails: the operator's "rotation finished".</summary>
+    private async Task LogIfFinishedAsync(string? rotationId)
+    {
+        if (rotationId is null) return;
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var states = await db.KeyRotationItems.AsNoTracking().Where(i => i.RotationId == rotationId).Select(i => i.State).ToListAsync(CancellationToken.None);
+        int rotated = 0, failed = 0, skipped = 0;
+        foreach (var state in states)
+        {
+            if (state == RotationItemStates.Pending) return;
+            if (state == RotationItemStates.Failed) failed++;
+            else if (state == RotationItemStates.Skipped) skipped++;
+            else rotated++;
+        }
+        logger.LogInformation("Rotation {RotationId} finished: {Rotated} keys rotated, {Failed} failed, {Skipped} skipped", rotationId, rotated, failed, skipped);
     }
 
     /// <summary>
@@ -213,7 +234,9 @@ public sealed class KeyRotationSteps(
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.State, RotationItemStates.Failed).SetProperty(i => i.Error, error), none);
         if (first == 0) return;
         logger.LogWarning("Rotation {RotationId} of user {UserId} failed: {Reason}", user.RotationId, user.UserId, error);
+        metrics.KeyRotationFailed();
         await audit.WriteAsync(new AuditEntry(Actor.System, Failed, AuditResult.Failure, 502, [user.UserId], new { rotation_id = user.RotationId }, error), none);
+        await LogIfFinishedAsync(user.RotationId);
     }
 
     /// <summary>A deleted user's keys are all gone: items still waiting are skipped, a replaced key's item is revoked.</summary>

@@ -239,7 +239,8 @@ public sealed partial class KeySync(
         }
         catch (LiteLlmException e)
         {
-            logger.LogWarning("Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
+            // A first transient failure is news; retries are not, and a permanent one gets its own line as the user enters error.
+            logger.Log(user.SyncAttempts == 0 && e.Transient ? LogLevel.Warning : LogLevel.Debug, "Sync of user {UserId} failed (attempt {Attempts}): {Reason}", user.UserId, user.SyncAttempts + 1, e.Message);
             return new Result(ResultKind.Failed, e.Transient, e.Message);
         }
         catch (System.Security.Cryptography.CryptographicException)
@@ -321,6 +322,8 @@ public sealed partial class KeySync(
                 .SetProperty(u => u.SyncLeaseOwner, (string?)null)
                 .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
             outcome = new SyncOutcome(user.UserId, state == SyncState.Error ? SyncOutcome.Failed : SyncOutcome.Pending, message);
+            if (recorded == 1 && state == SyncState.Error && user.SyncState != SyncState.Error)
+                logger.LogWarning("User {UserId} is in error: the proxy refused its key ({Reason}); an admin's edit or a retry from the UI is needed", user.UserId, message);
             if (recorded == 1) await rotation.RecordFailureAsync(user, message, permanent: !result.Transient);
         }
         if (recorded == 1) return (outcome, true);

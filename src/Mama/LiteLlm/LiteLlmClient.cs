@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -6,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Mama.Observability;
 
 namespace Mama.LiteLlm;
 
@@ -13,7 +15,7 @@ namespace Mama.LiteLlm;
 /// The LiteLLM admin API, one method per endpoint, with the proxy's quirks (CONTRACT §11) absorbed here:
 /// callers see "found / not found / gone" instead of LiteLLM's inconsistent status codes.
 /// </summary>
-public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpoint)
+public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpoint, MamaMetrics metrics)
 {
     // The English words stored as a user's sync error and sent by the REST API; the UI recognises them by these
     // constants to say them in the admin's language (Components/Shared/SyncErrorText.cs).
@@ -132,13 +134,19 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.MasterKey);
         request.Headers.UserAgent.ParseAdd("mama/1.0");
         if (body is not null) request.Content = Json(body);
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+            var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+            var status = (int)response.StatusCode;
+            metrics.LiteLlmCalled(EndpointOf(path), status, status is 429 or >= 500 ? StatusNames.Of(status) : null, Stopwatch.GetElapsedTime(started));
+            return response;
         }
         catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
                                   || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
+            metrics.LiteLlmCalled(EndpointOf(path), null, e is HttpRequestException ? "unreachable" : e is Polly.CircuitBreaker.BrokenCircuitException ? "circuit_open" : "timeout",
+                Stopwatch.GetElapsedTime(started));
             throw new LiteLlmException(string.Format(CultureInfo.InvariantCulture, UnreachableFormat, Describe(e)), null, transient: true);
         }
     }
@@ -153,6 +161,17 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         return content;
     }
+
+    /// <summary>The path without its query (which may hold a key hash), as one of a few constant strings: a metric tag.</summary>
+    internal static string EndpointOf(string path)
+    {
+        foreach (var known in KnownEndpoints)
+            if (path.StartsWith(known, StringComparison.Ordinal) && (path.Length == known.Length || path[known.Length] == '?')) return known;
+        return "other";
+    }
+
+    private static readonly string[] KnownEndpoints =
+        ["health/liveliness", "health/readiness", "key/info", "key/generate", "key/update", "key/delete", "key/list", "v1/models", "models", "model/info"];
 
     private static string Describe(Exception e) => e switch
     {

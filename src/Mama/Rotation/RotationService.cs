@@ -22,6 +22,7 @@ public sealed class RotationService(
     KeyReconciler reconciler,
     AuditLog audit,
     IOptions<RotationOptions> options,
+    Observability.MamaMetrics metrics,
     TimeProvider clock)
 {
     public const string Action = "key.rotate.start";
@@ -147,6 +148,7 @@ public sealed class RotationService(
                 ? RotatingConflict(other[0].RotationId!, other.ConvertAll(o => o.UserId))
                 : ProblemException.Conflict("Some of these users changed while the rotation was being started; nothing was rotated. Try again.");
         }
+        metrics.RotationStarted(trigger);
         reconciler.Wake();
         return new RotateResponse(rotation.Id, users.Count, grace, DryRun: false, $"/api/v1/rotations/{rotation.Id}", skippedShown);
     }

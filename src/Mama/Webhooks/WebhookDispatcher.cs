@@ -19,6 +19,7 @@ public sealed partial class WebhookDispatcher(
     IHttpClientFactory httpFactory,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
+    Observability.MamaMetrics metrics,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
@@ -182,6 +183,7 @@ public sealed partial class WebhookDispatcher(
             await mine.ExecuteUpdateAsync(s => s.SetProperty(d => d.State, WebhookDeliveryStates.Delivered).SetProperty(d => d.Attempts, attempts)
                 .SetProperty(d => d.DeliveredAt, now).SetProperty(d => d.LastStatus, status).SetProperty(d => d.LastError, (string?)null)
                 .SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseUntil, (DateTimeOffset?)null), ct);
+            metrics.WebhookDelivery("delivered", status);
             if (delivery.Attempts > 0) LogRecovered(delivery.Id, e.Type, delivery.EndpointId, attempts);
             return;
         }
@@ -191,6 +193,7 @@ public sealed partial class WebhookDispatcher(
         await mine.ExecuteUpdateAsync(s => s.SetProperty(d => d.State, failed ? WebhookDeliveryStates.Failed : WebhookDeliveryStates.Pending)
             .SetProperty(d => d.Attempts, attempts).SetProperty(d => d.NextAttemptAt, next).SetProperty(d => d.LastStatus, status).SetProperty(d => d.LastError, error)
             .SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseUntil, (DateTimeOffset?)null), ct);
+        metrics.WebhookDelivery(failed ? "failed" : "retrying", status);
         if (failed) LogGaveUp(delivery.Id, e.Type, delivery.EndpointId, attempts, error);
         else if (delivery.Attempts == 0) LogFailing(delivery.Id, e.Type, delivery.EndpointId, error, next);
     }

@@ -69,6 +69,8 @@ public sealed partial class StartupTests
         { "Mama:BootstrapAdminPassword", "Mama__BootstrapAdminPassword", "short-pw" },
         { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z.+" },
         { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z]+)(.x" },
+        { "Mama:Metrics:Token", "Mama__Metrics__Prometheus", "true" },
+        { "Mama:Metrics:Token", "Mama__Metrics__Prometheus|Mama__Metrics__Token", "true|too-short" },
     };
 
     [Theory]

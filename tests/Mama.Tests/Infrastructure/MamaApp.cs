@@ -25,6 +25,14 @@ public abstract class MamaApp : IAsyncLifetime
 
     protected abstract string Provider { get; }
 
+    /// <summary>Settings a fixture gives every host it starts, before a test's own overrides.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
+    /// <summary>For fixtures that watch the host, e.g. its logs.</summary>
+    protected virtual void ConfigureHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+    {
+    }
+
     public TestDatabase Database => _database ?? throw new InvalidOperationException("Not started.");
     public MamaHost Host => _host ?? throw new InvalidOperationException("Not started.");
     /// <summary>The LiteLLM emulator this app talks to, over real HTTP on 127.0.0.1.</summary>
@@ -77,8 +85,8 @@ public abstract class MamaApp : IAsyncLifetime
             ["Mama:Webhooks:PollInterval"] = "00:00:00.200",
             ["Mama:Webhooks:Timeout"] = "00:00:05",
         };
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
-        var host = new MamaHost(Database, settings);
+        foreach (var (key, value) in Settings.Concat(overrides ?? new Dictionary<string, string?>())) settings[key] = value;
+        var host = new MamaHost(Database, settings, ConfigureHost);
         _ = host.Server; // start now, so migration failures surface here
         return host;
     }

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Mama.Tests.Infrastructure;
 
 /// <summary>The real app on a test database. Two hosts on one database are a restart.</summary>
-public sealed class MamaHost(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+public sealed class MamaHost(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null, Action<IWebHostBuilder>? configure = null) : WebApplicationFactory<Program>
 {
     public const string SigningKey = "dGVzdC1zaWduaW5nLWtleS10aGF0LWlzLWxvbmctZW5vdWdoLWZvci1obWFjLTI1Ng==";
 
@@ -20,5 +20,6 @@ public sealed class MamaHost(TestDatabase database, IReadOnlyDictionary<string, 
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
+        configure?.Invoke(builder);
     }
 }
