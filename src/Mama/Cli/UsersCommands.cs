@@ -25,14 +25,15 @@ public static class UsersCommands
         {
             var keys = parsed.GetValue(includeKeys);
             var query = new UserExportQuery(parsed.GetValue(search), null, null, null, null, parsed.GetValue(format), keys);
-            var export = await services.GetRequiredService<UserService>().StartExportAsync(query, AdminCommands.CliActor, ct);
             var path = parsed.GetValue(output);
-            await OutputFile.WriteAsync(path, secret: keys, async (stream, commit) =>
+            // The file is opened first: a first batch is audited as read only once there is somewhere to write it.
+            var sent = await OutputFile.WriteAsync(path, secret: keys, async (stream, commit) =>
             {
+                var export = await services.GetRequiredService<UserService>().StartExportAsync(query, AdminCommands.CliActor, ct);
                 await new UserExportResult(export).WriteToAsync(stream, commit, ct);
-                return 0;
+                return export.RowsSent;
             });
-            var summary = $"Exported {export.RowsSent} user(s){(keys ? " with their keys" : "")}.";
+            var summary = $"Exported {sent} user(s){(keys ? " with their keys" : "")}.";
             if (string.IsNullOrEmpty(path)) await Console.Error.WriteLineAsync(summary);
             else Console.Out.WriteLine($"{summary} Written to {Path.GetFullPath(path)}.");
             return 0;

@@ -83,6 +83,22 @@ public abstract class UsersExportCommandTests(MamaApp app)
         Assert.True(await db.AuditEvents.AnyAsync(e => e.Actor == "system:cli" && e.Action == "user.read" && e.UserIds.Contains(tag)));
     }
 
+    [Fact]
+    public async Task AnOutputThatCannotBeWrittenIsExitCodeOneAndNoUserIsAuditedAsRead()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync([UserTestData.Row("nowhere" + tag)]);
+        var file = Path.Combine(app.Database.Folder, "no-such-folder-" + tag, "users.csv");
+
+        var run = await CliRun.AgainstAsync(app, "users", "export", "--include-keys", "--search", tag, "--output", file);
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        Assert.StartsWith("mama: cannot write the output: ", run.Output.Trim());
+        await using var db = app.NewDbContext();
+        Assert.False(await db.AuditEvents.AnyAsync(e => e.Actor == "system:cli" && (e.UserIds.Contains(tag) || e.Detail.Contains(tag))));
+    }
+
     private static void AssertNoKeyIn(string text, Dictionary<string, string> keys)
     {
         foreach (var key in keys.Values) Assert.DoesNotContain(key, text);
