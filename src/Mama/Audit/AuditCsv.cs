@@ -28,7 +28,10 @@ public static class AuditCsv
         }
     }
 
-    public static void AppendRow(StringBuilder csv, AuditItem e)
+    public static void AppendRow(StringBuilder csv, AuditItem e) => csv.Append(Row(e));
+
+    /// <summary>One event as a CSV line, CRLF included.</summary>
+    public static string Row(AuditItem e)
     {
         string[] fields =
         [
@@ -44,7 +47,7 @@ public static class AuditCsv
             e.TraceId ?? "",
             e.Detail.GetRawText(),
         ];
-        csv.AppendJoin(',', fields.Select(Field)).Append("\r\n");
+        return string.Join(',', fields.Select(Field)) + "\r\n";
     }
 
     public static string Field(string value) => Components.Shared.Csv.Field(value);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Mama.Data;
 using Mama.Http;
@@ -43,13 +44,39 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
         var total = await events.CountAsync(ct);
         var rows = await events.OrderByDescending(e => e.Id)
             .Skip(paging.Offset).Take(pageSize).ToListAsync(ct);
-        var items = rows.Select(e => new AuditItem(
-            e.Id, e.At, e.Actor, e.Action,
-            AuditEvent.SplitUserIds(e.UserIds),
-            JsonDocument.Parse(e.Detail).RootElement.Clone(),
-            JsonNamingPolicyResult(e.Result), e.StatusCode, e.Reason, e.Ip, e.TraceId)).ToList();
+        var items = rows.Select(ToItem).ToList();
         return new AuditPage(items, total, page, pageSize, query.AsOfId ?? (items.Count > 0 && page == 1 ? items[0].Id : null));
     }
+
+    /// <summary>
+    /// Every event from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), oldest first, a page at a
+    /// time by id (keyset), pinned to the newest id at the start so events written meanwhile never join the range.
+    /// </summary>
+    public async IAsyncEnumerable<AuditItem> StreamAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
+    {
+        long? asOf;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            asOf = await db.AuditEvents.MaxAsync(e => (long?)e.Id, ct);
+        if (asOf is null) yield break;
+        var after = 0L;
+        while (true)
+        {
+            List<AuditEvent> rows;
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+                rows = await db.AuditEvents.AsNoTracking()
+                    .Where(e => e.Id > after && e.Id <= asOf && e.At >= from && e.At < to)
+                    .OrderBy(e => e.Id).Take(MaxPageSize).ToListAsync(ct);
+            foreach (var row in rows) yield return ToItem(row);
+            if (rows.Count < MaxPageSize) yield break;
+            after = rows[^1].Id;
+        }
+    }
+
+    private static AuditItem ToItem(AuditEvent e) => new(
+        e.Id, e.At, e.Actor, e.Action,
+        AuditEvent.SplitUserIds(e.UserIds),
+        JsonDocument.Parse(e.Detail).RootElement.Clone(),
+        JsonNamingPolicyResult(e.Result), e.StatusCode, e.Reason, e.Ip, e.TraceId);
 
     private static string JsonNamingPolicyResult(AuditResult result) => result.ToString().ToLowerInvariant();
 }

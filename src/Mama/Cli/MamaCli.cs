@@ -11,8 +11,8 @@ namespace Mama.Cli;
 
 /// <summary>
 /// The verbs mama runs instead of the web server (<c>migrate</c>, <c>import python-mama</c>, <c>import users</c>,
-/// <c>admin reset-password</c>, <c>admin list</c>, <c>status</c>): with mama's own configuration and database, migrated
-/// first (except by <c>status</c> and <c>--help</c>); then it exits with the verb's code: 0 success, 1 failure, 2 usage
+/// <c>admin reset-password</c>, <c>admin list</c>, <c>audit export</c>, <c>users export</c>, <c>users import</c>, <c>status</c>):
+/// with mama's own configuration and database, migrated first (except by <c>status</c> and <c>--help</c>); then it exits with the verb's code: 0 success, 1 failure, 2 usage
 /// error. Arguments before the verb are the host's (configuration such as <c>--Database:Provider=postgres</c>), the rest the verb's.
 /// </summary>
 public sealed class MamaCli
@@ -20,7 +20,7 @@ public sealed class MamaCli
     public const string LegacyApiKeyVariable = "MAMA_LEGACY_API_KEY";
     public const int Failure = 1;
     public const int UsageError = 2;
-    private static readonly string[] Verbs = ["migrate", "import", "admin", "status"];
+    private static readonly string[] Verbs = ["migrate", "import", "admin", "audit", "users", "status"];
     private readonly string[] _verbArgs;
 
     private MamaCli(string[] hostArgs, string[] verbArgs)
@@ -61,6 +61,7 @@ public sealed class MamaCli
         builder.Services.AddSingleton<ImportedUserWriter>();
         builder.Services.AddSingleton<PythonMamaImport>();
         builder.Services.AddSingleton<UsersFileImport>();
+        builder.Services.AddSingleton<AuditExport>();
     }
 
     public async Task<int> RunAsync(IServiceProvider services, CancellationToken ct = default)
@@ -97,6 +98,10 @@ public sealed class MamaCli
         {
             await Console.Error.WriteLineAsync("mama: " + e.Message);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync("mama: cannot write the output: " + e.Message);
+        }
         catch (Exception e) when (e is DbException || e.InnerException is DbException)
         {
             await Console.Error.WriteLineAsync("mama: the database failed: " + (e as DbException ?? e.InnerException)!.Message);
@@ -111,23 +116,31 @@ public sealed class MamaCli
         return new RootCommand("mama: a key manager for LiteLLM. Without a verb it runs the web server.")
         {
             migrate,
-            new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services), Users(services) },
+            new Command("import", "Copy users, admins and history into mama from elsewhere.") { PythonMama(services), UsersImport(services, "users", fileAsArgument: false) },
             AdminCommands.Create(services),
+            AuditCommands.Create(services),
+            UsersCommands.Create(services),
             StatusCommand.Create(services),
         };
     }
 
-    private static Command Users(IServiceProvider services)
+    /// <summary><c>import users --from &lt;file&gt;</c> and its alias <c>users import &lt;file&gt;</c>: one handler.</summary>
+    internal static Command UsersImport(IServiceProvider services, string name, bool fileAsArgument)
     {
-        var from = new Option<string>("--from") { Description = "A file of GET /api/v1/users/export: .csv, or .jsonl for JSON lines.", Required = true };
+        const string fileDescription = "A file of GET /api/v1/users/export or users export: .csv, or .jsonl for JSON lines.";
+        var fileArgument = new Argument<string>("file") { Description = fileDescription };
+        var fileOption = new Option<string>("--from") { Description = fileDescription, Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be imported and refused; write nothing." };
         var onConflict = ConflictOption();
-        var command = new Command("users", "Import users from a mama export (with include_keys=true to keep their keys; without, each gets a new key).")
+        var command = new Command(name, "Import users from a mama export (with include_keys=true to keep their keys; without, each gets a new key).")
         {
-            from, dryRun, onConflict,
+            dryRun, onConflict,
         };
+        if (fileAsArgument) command.Add(fileArgument);
+        else command.Add(fileOption);
         command.SetAction((parsed, ct) => services.GetRequiredService<UsersFileImport>().RunAsync(
-            new UsersFileImportOptions(parsed.GetValue(from)!, parsed.GetValue(dryRun), ParseConflict(parsed.GetValue(onConflict))), Console.Out, ct));
+            new UsersFileImportOptions((fileAsArgument ? parsed.GetValue(fileArgument) : parsed.GetValue(fileOption))!, parsed.GetValue(dryRun), ParseConflict(parsed.GetValue(onConflict))),
+            Console.Out, ct));
         return command;
     }
 

@@ -94,22 +94,28 @@ public sealed class UserExportResult(UserExport export) : IResult
         response.ContentType = export.Format.ContentType();
         response.Headers.ContentDisposition = $"attachment; filename=\"{export.FileName}\"";
         response.Headers.CacheControl = "no-store";
-        var ct = http.RequestAborted;
+        await WriteToAsync(response.Body, () => Task.CompletedTask, http.RequestAborted);
+    }
+
+    /// <summary>The export's bytes, for the HTTP response and the CLI alike; <paramref name="beforeEnd"/> runs once all is written, before the summary event.</summary>
+    public async Task WriteToAsync(Stream body, Func<Task> beforeEnd, CancellationToken ct)
+    {
         var complete = false;
         try
         {
             if (export.Format == UserExportFormat.Csv)
             {
                 string[] header = [.. CsvHeader, .. export.Query.IncludeKeys ? ["key"] : Array.Empty<string>(), .. CsvTrailer];
-                await response.Body.WriteAsync(Encoding.UTF8.GetBytes("\uFEFF" + string.Join(',', header) + "\r\n"), ct);
+                await body.WriteAsync(Encoding.UTF8.GetBytes("\uFEFF" + string.Join(',', header) + "\r\n"), ct);
             }
             do
             {
-                await response.Body.WriteAsync(Encode(export.Batch), ct);
-                await response.Body.FlushAsync(ct);
+                await body.WriteAsync(Encode(export.Batch), ct);
+                await body.FlushAsync(ct);
                 export.BatchSent();
             }
             while (await export.NextAsync(ct));
+            await beforeEnd();
             complete = true;
         }
         finally

@@ -11,6 +11,10 @@ public sealed class CommandLineUsageTests
     [InlineData("admin --help", "reset-password")]
     [InlineData("status --help", "Exit code 0 when all is well")]
     [InlineData("migrate --help", "Apply the database migrations")]
+    [InlineData("audit export --help", "--from <from>")]
+    [InlineData("users export --help", "--include-keys")]
+    [InlineData("users import --help", "<file>")]
+    [InlineData("import users --help", "--from <from>")]
     public async Task EveryVerbExplainsItselfWithHelpAndExitsZeroWithoutOpeningTheDatabase(string args, string expected)
     {
         var (exitCode, output, databaseCreated) = await RunAsync(args);
@@ -26,6 +30,8 @@ public sealed class CommandLineUsageTests
     [InlineData("admin", "Required command was not provided")]
     [InlineData("admin frobnicate", "frobnicate")]
     [InlineData("status --frobnicate", "--frobnicate")]
+    [InlineData("audit export --from 2026-11-01 --format csv", "--to")]
+    [InlineData("users export --format xml", "xml")]
     public async Task AMissingOrUnknownArgumentIsAUsageErrorWithExitCodeTwo(string args, string expected)
     {
         var (exitCode, output, _) = await RunAsync(args);
