@@ -37,7 +37,7 @@ public sealed partial class PythonMamaImport(
     public const string ImportedBy = "import:python-mama";
     public const string TracePrefix = "python-mama:event_logs:";
     public const int BatchSize = ImportedUserWriter.BatchSize;
-    public static readonly Actor CliActor = new("cli", null, null);
+    public static Actor CliActor => AdminCommands.CliActor;
 
     public async Task<int> RunAsync(PythonMamaImportOptions options, TextWriter output, CancellationToken ct)
     {

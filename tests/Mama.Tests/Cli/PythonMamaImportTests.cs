@@ -98,7 +98,7 @@ public sealed class PythonMamaImportTests(PostgresApp app) : IClassFixture<Postg
         Assert.Equal("clerk", Assert.Single(byRowIds.Items).Actor);
         var runs = (await (await admin.GetAsync("/api/v1/audit?action=import.python_mama")).ReadAsync<AuditPage>()).Items.Where(e => e.Id > lastEventBefore).ToList();
         Assert.Equal(2, runs.Count);
-        Assert.All(runs, run => Assert.Equal("cli", run.Actor));
+        Assert.All(runs, run => Assert.Equal("system:cli", run.Actor));
         Assert.Equal([3, 0], runs.Select(run => run.Detail.GetProperty("users").GetProperty("new").GetInt32()).Order().Reverse());
     }
 

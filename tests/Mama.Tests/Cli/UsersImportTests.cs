@@ -73,7 +73,7 @@ public sealed class UsersImportTests(PostgresApp app) : IClassFixture<PostgresAp
 
         var runs = await (await targetAdmin.GetAsync("/api/v1/audit?action=import.users")).ReadAsync<AuditPage>();
         Assert.Equal(3, runs.Items.Count);
-        Assert.All(runs.Items, run => Assert.Equal("cli", run.Actor));
+        Assert.All(runs.Items, run => Assert.Equal("system:cli", run.Actor));
         Assert.Equal([3, 0, 0], runs.Items.Select(run => run.Detail.GetProperty("users").GetProperty("new").GetInt32()).Order().Reverse());
         Assert.All(runs.Items, run => AssertNoKeyIn(run.Detail.GetRawText(), keys));
     }
