@@ -70,7 +70,12 @@ public sealed class WebhooksPageTests(SqliteApp app) : IClassFixture<SqliteApp>
             WebhookOutbox.Stage(db, WebhookEvents.UserDeleted, ["gone-user"], DateTimeOffset.UtcNow);
             await db.SaveChangesAsync();
         }
-        await MamaApp.EventuallyAsync(async () => { await Task.CompletedTask; return receiver.Received.Count > 0; }, "the delivery arrives");
+        // Recorded as delivered, not only received: the receiver answers before the dispatcher writes the outcome.
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            await using var db = app.NewDbContext();
+            return await db.WebhookDeliveries.AnyAsync(d => d.EndpointId == created.Id && d.State == WebhookDeliveryStates.Delivered);
+        }, "the delivery is recorded as delivered");
         await using var ui = new UiTest(app);
         var page = ui.Render<WebhooksPage>();
 
