@@ -41,7 +41,14 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
         var found = await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids.Append(UserTestData.NewId("ghost")) })).ReadAsync<LookupResponse>();
         Assert.Equal(2, found.Users.Count);
 
-        var text = await app.ScrapeAsync();
+        // ASP.NET Core records a request's duration as the request ends, after the client has its answer, and the
+        // exporter caches a scrape briefly: scrape until the lookup's series is there.
+        var text = "";
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            text = await app.ScrapeAsync();
+            return text.Contains("http_route=\"/api/v1/keys/lookup\"", StringComparison.Ordinal);
+        }, "the lookup's request metric is scraped");
 
         Assert.Contains("http_server_request_duration_seconds_count{", text);
         Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/api/v1/keys/lookup\"", text);

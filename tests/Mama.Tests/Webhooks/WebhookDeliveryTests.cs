@@ -91,9 +91,15 @@ public abstract class WebhookDeliveryTests(MamaApp app)
         Assert.Equal([500, 500, 200], attempts.Select(a => a.AnsweredWith));
         Assert.Single(attempts.Select(a => a.Id).Distinct());
         Assert.All(attempts, a => a.Verify(endpoint.Secret));
-        var deliveries = await (await admin.GetAsync($"/api/v1/webhooks/{endpoint.Id}/deliveries")).ReadAsync<WebhookDeliveryListResponse>();
-        var delivery = deliveries.Items.Single(d => d.MessageId == attempts[0].Id);
-        Assert.Equal((WebhookDeliveryStates.Delivered, 3, 200, null), (delivery.State, delivery.Attempts, delivery.LastStatus, delivery.LastError));
+        // The receiver answers before the dispatcher records the outcome: wait for the record, then check all of it.
+        WebhookDeliveryResponse? delivery = null;
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            var deliveries = await (await admin.GetAsync($"/api/v1/webhooks/{endpoint.Id}/deliveries")).ReadAsync<WebhookDeliveryListResponse>();
+            delivery = deliveries.Items.Single(d => d.MessageId == attempts[0].Id);
+            return delivery.State != WebhookDeliveryStates.Pending;
+        }, "the delivery's outcome is recorded");
+        Assert.Equal((WebhookDeliveryStates.Delivered, 3, 200, null), (delivery!.State, delivery.Attempts, delivery.LastStatus, delivery.LastError));
         Assert.NotNull(delivery.DeliveredAt);
         await admin.DeleteAsync($"/api/v1/webhooks/{endpoint.Id}");
     }
