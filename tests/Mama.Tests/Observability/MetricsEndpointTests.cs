@@ -42,13 +42,15 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
         Assert.Equal(2, found.Users.Count);
 
         // ASP.NET Core records a request's duration as the request ends, after the client has its answer, and the
-        // exporter caches a scrape briefly: scrape until the lookup's series is there.
+        // exporter caches a scrape briefly: scrape until the lookup's series are there.
         var text = "";
         await MamaApp.EventuallyAsync(async () =>
         {
             text = await app.ScrapeAsync();
-            return text.Contains("http_route=\"/api/v1/keys/lookup\"", StringComparison.Ordinal);
-        }, "the lookup's request metric is scraped");
+            return text.Contains("http_route=\"/api/v1/keys/lookup\"", StringComparison.Ordinal)
+                && Value(text, "mama_lookup_ids_requested_total") >= 3 && Value(text, "mama_lookup_ids_found_total") >= 2
+                && Value(text, "mama_audit_commit_duration_seconds_count") >= 1;
+        }, "the lookup's request, lookup and audit metrics are scraped");
 
         Assert.Contains("http_server_request_duration_seconds_count{", text);
         Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/api/v1/keys/lookup\"", text);
