@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Mama.ApiClients;
+using Mama.Audit;
 using Mama.Observability;
 using Mama.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -32,12 +33,14 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
         Assert.Equal("text/plain", scraped.Content.Headers.ContentType?.MediaType);
     }
 
-    [Fact(Skip = "Known issue, open: in the full suite several test hosts share one process and this host's Prometheus scrape misses the lookup counters on PostgreSQL (passes alone); exact counts stay covered by the MeterListener test")]
+    [Fact]
     public async Task AScrapeAfterALookupShowsRequestLookupAndAuditMetricsWithoutUserIdsOrSecrets()
     {
         using var admin = await app.SuperAdminAsync();
         var ids = await admin.CreateUsersAsync(2, services: ["billing"]);
         using var client = await NewClientAsync(admin, "all");
+        // Alone in its collection, so the counters move only with this class's own lookups: exact differences.
+        var start = await app.ScrapeAsync();
         var found = await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids.Append(UserTestData.NewId("ghost")) })).ReadAsync<LookupResponse>();
         Assert.Equal(2, found.Users.Count);
 
@@ -48,16 +51,15 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
         {
             text = await app.ScrapeAsync();
             return text.Contains("http_route=\"/api/v1/keys/lookup\"", StringComparison.Ordinal)
-                && Value(text, "mama_lookup_ids_requested_total") >= 3 && Value(text, "mama_lookup_ids_found_total") >= 2
-                && Value(text, "mama_audit_commit_duration_seconds_count") >= 1;
-        }, "the lookup's request, lookup and audit metrics are scraped");
+                && Value(text, "mama_lookup_ids_requested_total") > Value(start, "mama_lookup_ids_requested_total");
+        }, "the lookup's metrics are scraped");
 
+        Assert.Equal(3, Value(text, "mama_lookup_ids_requested_total") - Value(start, "mama_lookup_ids_requested_total"));
+        Assert.Equal(2, Value(text, "mama_lookup_ids_found_total") - Value(start, "mama_lookup_ids_found_total"));
+        Assert.True(Value(text, "mama_audit_commit_duration_seconds_count") > Value(start, "mama_audit_commit_duration_seconds_count"), "the lookup's audit event was committed");
         Assert.Contains("http_server_request_duration_seconds_count{", text);
         Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/api/v1/keys/lookup\"", text);
-        Assert.True(Value(text, "mama_lookup_ids_requested_total") >= 3);
-        Assert.True(Value(text, "mama_lookup_ids_found_total") >= 2);
         Assert.True(Value(text, "mama_audit_batch_size_count") >= 1);
-        Assert.True(Value(text, "mama_audit_commit_duration_seconds_count") >= 1);
         Assert.Contains("mama_audit_queue_depth", text);
         Assert.Contains("mama_sync_users{", text);
         Assert.Matches("mama_litellm_request_duration_seconds_count\\{[^}]*mama_litellm_endpoint=\"key/generate\"", text);
@@ -86,12 +88,20 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
     [Fact]
     public async Task ScrapesAreNeverAudited()
     {
+        using var admin = await app.SuperAdminAsync();
+        long before;
+        await using (var db = app.NewDbContext()) before = await db.AuditEvents.MaxAsync(e => (long?)e.Id) ?? 0;
         using var anonymous = app.CreateClient();
         await (await anonymous.GetAsync("/metrics")).AssertProblemAsync(HttpStatusCode.Unauthorized);
         await app.ScrapeAsync();
 
-        await using var db = app.NewDbContext();
-        Assert.False(await db.AuditEvents.AnyAsync(e => e.Detail.Contains("/metrics") || (e.Reason != null && e.Reason.Contains("/metrics"))));
+        // A request the log does record, after the scrapes: a read's event is written before its answer, so once this
+        // one is there, anything the scrapes had written would be there before it.
+        (await admin.GetAsync($"/api/v1/users?search={UserTestData.NewId("marker")}")).EnsureSuccessStatusCode();
+
+        await using var after = app.NewDbContext();
+        var written = await after.AuditEvents.Where(e => e.Id > before && e.Actor != Actor.System.Name).Select(e => e.Action).ToListAsync();
+        Assert.Equal(["user.list"], written);
     }
 
     /// <summary>The sum of every series of the metric (all label sets).</summary>
@@ -111,9 +121,19 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
     }
 }
 
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsEndpointTestsOnSqlite(ObservedSqliteApp app) : MetricsEndpointTests(app), IClassFixture<ObservedSqliteApp>;
 
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsEndpointTestsOnPostgres(ObservedPostgresApp app) : MetricsEndpointTests(app), IClassFixture<ObservedPostgresApp>;
+
+/// <summary>
+/// Scraped alone, after the parallel tests: OpenTelemetry's meter provider listens to every meter named "Mama" in the
+/// process, and another test host disposing its own meter ends the stream this host's instruments share with it (in
+/// production one process holds one host, so this is the test run's arrangement, not mama's).
+/// </summary>
+[CollectionDefinition(nameof(MetricsCollection), DisableParallelization = true)]
+public sealed class MetricsCollection;
 
 public sealed class MetricsOffTests(SqliteApp app) : IClassFixture<SqliteApp>
 {
