@@ -4,9 +4,11 @@ using Mama.Components.Pages.Users;
 using Mama.Tests.Infrastructure;
 using Mama.Users;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
+using MudBlazor.Services;
 
 namespace Mama.Tests.Components;
 
@@ -112,6 +114,40 @@ public abstract class EditSelectedDialogTests(MamaApp app)
         Assert.Equal(["gpt-4o", "gpt-retired"], chips.Select(c => c.GetAttribute("data-model")));
         Assert.Equal([null, "true"], chips.Select(c => c.GetAttribute("data-unavailable")));
         Assert.Contains("mud-chip-color-error", chips[1].ClassName);
+    }
+
+    [Fact]
+    public async Task WhileTheEditRunsNeitherAnOutsideClickNorEscapeClosesTheDialogOrAsksToDiscard()
+    {
+        var selection = await CreateAsync(1001);
+        await using var ui = new UiTest(app);
+        // As the users page opens it: an outside click is not meant to close this dialog at all.
+        var reference = await ui.Providers.InvokeAsync(() => ui.Services.GetRequiredService<IDialogService>().ShowAsync<EditSelectedDialog>("Edit",
+            new DialogParameters<EditSelectedDialog> { { d => d.Selection, selection }, { d => d.Models, ["gpt-4o"] } },
+            new DialogOptions { BackdropClick = false }));
+        var dialog = ui.Providers;
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-services]")), Wait);
+        AddService(dialog, "search");
+        using var gate = new SaveGate(selection[0].UserId);
+        dialog.Act(() => Apply(dialog).Click());
+        await gate.Reached.WaitAsync(Wait);
+
+        // Sent while the first call of 1,000 is held: they run between the two calls, while the edit is still running.
+        var container = dialog.Find(".mud-dialog-container").Id!;
+        var outside = Task.Run(() => dialog.Act(() => dialog.Find(".mud-overlay").Click()));
+        var escape = Task.Run(() => dialog.Act(() => Radio(dialog, "edit-services", "Add").KeyDown(new KeyboardEventArgs { Key = "Escape" })));
+        var mudEscape = Task.Run(() => dialog.InvokeAsync(() => ui.Services.GetRequiredService<IKeyInterceptorService>()
+            .DispatchAsync(container, KeyEventKind.Down, new KeyboardEventArgs { Key = "Escape" })));
+        gate.Open();
+        await Task.WhenAll(outside, escape, mudEscape).WaitAsync(Wait);
+
+        dialog.WaitForAssertion(() => Assert.Equal("1,001 changed, 0 unchanged.", dialog.Find(".mud-dialog [role=status]").TextContent.Trim()), Wait);
+        Assert.DoesNotContain("Discard your changes?", dialog.Markup);
+        Assert.False(reference.Result.IsCompleted);
+        // Nor does an outside click dismiss the outcome: it stays until Close.
+        dialog.Act(() => dialog.Find(".mud-overlay").Click());
+        Assert.False(reference.Result.IsCompleted);
+        Assert.Single(dialog.FindAll(".mud-dialog"));
     }
 
     private async Task<List<UserResponse>> CreateAsync(int count)
