@@ -150,6 +150,25 @@ public abstract class EditSelectedDialogTests(MamaApp app)
         Assert.Single(dialog.FindAll(".mud-dialog"));
     }
 
+    [Fact]
+    public async Task RemoveOffersARetiredModelTheSelectedUsersHoldMarkedUnavailable()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserTestData.NewId("org");
+        var selection = (await admin.CreateUsersAsync([UserTestData.Row(UserTestData.NewId(), tag, models: ["gpt-4o", "gpt-retired"])], allowUnknownModels: true)).Users;
+        await using var ui = new UiTest(app);
+        var dialog = await ShowAsync(ui, selection, served: new HashSet<string> { "gpt-4o", "gpt-4o-mini" });
+        dialog.Act(() => Radio(dialog, "edit-models", "Remove").Click());
+        dialog.WaitForAssertion(() => Assert.NotEmpty(dialog.FindAll("[data-testid=edit-models] .mud-select")), Wait);
+        var picker = dialog.FindComponents<MudSelect<string>>().Single(c => c.Instance.Label == "Allowed models");
+
+        await picker.InvokeAsync(() => picker.Instance.OpenMenu());
+
+        dialog.WaitForAssertion(() => Assert.Equal(["gpt-4o", "gpt-4o-mini", "gpt-retired"],
+            dialog.FindAll("[data-model-option]").Select(o => o.GetAttribute("data-model-option"))), Wait);
+        Assert.Equal(["gpt-retired"], dialog.FindAll("[data-model-option][data-unavailable=true]").Select(o => o.GetAttribute("data-model-option")));
+    }
+
     private async Task<List<UserResponse>> CreateAsync(int count)
     {
         var tag = UserTestData.NewId("org");

@@ -153,7 +153,7 @@ public static class UserDrafts
             if (row.Key.Trim().Length > 0 && UserValidation.CheckKey(row.Key.Trim()) is { } keyError) problems.Add(new(i, DraftProblem.InvalidKey, keyError.Code));
             if (row.ExpiresAt.Length > 0 && ParseTime(row.ExpiresAt) is null) problems.Add(new(i, DraftProblem.InvalidExpiresAt, TextRules.Printable(row.ExpiresAt)));
             if (servedModels is not null)
-                problems.AddRange(row.Models.Where(m => !servedModels.Contains(m) && !ModelCatalog.SpecialModels.Contains(m))
+                problems.AddRange(row.Models.Where(m => !ServedModels.IsServed(m, servedModels))
                     .Select(m => new DraftCheck(i, DraftProblem.UnknownModel, m)));
         }
         return problems;
@@ -165,17 +165,24 @@ public static class UserDrafts
     private static string UserIdField(string id) => id is ['\'', '+' or '-' or '@', ..] ? id[1..] : id;
 }
 
-/// <summary>What an Edit selected would change, computed before it is applied.</summary>
-public sealed record BatchEditPreview(int Users, int Changing, int Unchanged, int ModelsChanging, int ServicesChanging, int OrganizationChanging, int ExtraInfoChanging);
+/// <summary>
+/// What an Edit selected would change, computed before it is applied. <paramref name="Blocking"/>: users who end with
+/// no model allowed although they have one now; mama then sends their keys blocked (see KeySync.SpecOf), since
+/// LiteLLM would read an empty list as "every model".
+/// </summary>
+public sealed record BatchEditPreview(int Users, int Changing, int Unchanged, int ModelsChanging, int ServicesChanging, int OrganizationChanging, int ExtraInfoChanging,
+    int Blocking);
 
 public static class BatchEdits
 {
     public static BatchEditPreview Preview(IReadOnlyCollection<UserResponse> users, string? organization, string? extraInfo, SetEdit? models, SetEdit? services)
     {
-        int changing = 0, modelChanges = 0, serviceChanges = 0, orgChanges = 0, infoChanges = 0;
+        int changing = 0, modelChanges = 0, serviceChanges = 0, orgChanges = 0, infoChanges = 0, blocking = 0;
         foreach (var user in users)
         {
-            var m = models is not null && !models.ApplyTo(user.AllowedModels).SetEquals(user.AllowedModels);
+            var after = models?.ApplyTo(user.AllowedModels);
+            var m = after is not null && !after.SetEquals(user.AllowedModels);
+            if (after is not null && after.Count == 0 && user.AllowedModels.Count > 0) blocking++;
             var s = services is not null && !services.ApplyTo(user.AllowedServices).SetEquals(user.AllowedServices);
             var o = organization is not null && organization != user.Organization;
             var x = extraInfo is not null && extraInfo != user.ExtraInfo;
@@ -185,6 +192,6 @@ public static class BatchEdits
             if (x) infoChanges++;
             if (m || s || o || x) changing++;
         }
-        return new BatchEditPreview(users.Count, changing, users.Count - changing, modelChanges, serviceChanges, orgChanges, infoChanges);
+        return new BatchEditPreview(users.Count, changing, users.Count - changing, modelChanges, serviceChanges, orgChanges, infoChanges, blocking);
     }
 }

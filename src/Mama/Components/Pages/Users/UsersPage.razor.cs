@@ -162,7 +162,7 @@ public sealed partial class UsersPage
     private async Task OpenUserAsync(DataGridRowClickEventArgs<UserResponse> row)
     {
         var dialog = await Dialogs.ShowAsync<EditUserDialog>(L["EditUser", row.Item.UserId],
-            new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served }, { d => d.Groups, groups } },
+            new DialogParameters<EditUserDialog> { { d => d.User, row.Item }, { d => d.Models, ModelChoices.ToList() }, { d => d.Served, served } },
             await DialogOptionsAsync(MaxWidth.Medium));
         if (await dialog.Result is { Canceled: false }) await grid.ReloadServerData();
         await FocusRowAsync(row.Item.UserId);
