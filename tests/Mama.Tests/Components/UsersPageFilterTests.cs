@@ -112,7 +112,8 @@ public sealed class UsersPageFilterTests(SqliteApp app) : IClassFixture<SqliteAp
         await using var ui = new UiTest(app);
         var field = ui.Render<SetEditField>(p => p
             .Add(f => f.Legend, "Allowed models")
-            .Add(f => f.Choices, ["gpt-4o", "all-team-models"])
+            .Add(f => f.Choices, ["gpt-4o", "all-team-models", "retired-x"])
+            .Add(f => f.Served, new HashSet<string>(["gpt-4o"], StringComparer.Ordinal))
             .Add(f => f.Mode, Mama.Users.SetEditMode.Remove)
             .Add(f => f.Values, ["retired-x", "gpt-4o"]));
         var picker = field.FindComponent<MudSelect<string>>();
