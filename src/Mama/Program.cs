@@ -30,9 +30,7 @@ builder.Services.AddAntiforgery();
 builder.Services.AddMamaForwardedHeaders(builder.Configuration);
 
 builder.Services.AddLiteLlm(builder.Configuration);
-builder.Services.AddOptions<AuditOptions>().BindConfiguration("Mama:Audit").ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton<AuditLog>();
-builder.Services.AddSingleton<AuditQueries>();
+builder.Services.AddMamaAudit();
 builder.Services.AddMamaAdmins();
 builder.Services.AddSingleton<UserService>();
 builder.Services.AddSingleton<KeyAdoption>();

@@ -11,8 +11,23 @@ public static class AuditApi
     {
         var api = app.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(Policies.Admin);
         api.MapGet("/", QueryAsync).WithSummary("Search the audit log, newest first");
+        api.MapGet("/verify", VerifyAsync).WithSummary("Walk the audit chain and report OK or the first broken event");
+        api.MapGet("/checkpoint", LatestCheckpointAsync).WithSummary("The latest signed checkpoint of the audit chain, to keep elsewhere");
+        api.MapPost("/checkpoint", SignCheckpointAsync).RequireAuthorization(Policies.SuperAdmin).WithSummary("Sign the chain's head now");
         return api;
     }
+
+    private static async Task<Ok<AuditVerifyResult>> VerifyAsync(HttpContext http, AuditVerification verification, CancellationToken ct) =>
+        TypedResults.Ok(await verification.RunAsync(Actor.From(http), progress: null, ct));
+
+    private static async Task<Ok<AuditCheckpointView>> LatestCheckpointAsync(AuditCheckpoints checkpoints, CancellationToken ct) =>
+        TypedResults.Ok(AuditCheckpointView.Of(await checkpoints.LatestAsync(ct) ?? throw NoCheckpoint()));
+
+    private static async Task<Ok<AuditCheckpointView>> SignCheckpointAsync(AuditCheckpoints checkpoints, CancellationToken ct) =>
+        TypedResults.Ok(AuditCheckpointView.Of(await checkpoints.SignHeadAsync(now: true, ct) ?? throw NoCheckpoint()));
+
+    private static ProblemException NoCheckpoint() =>
+        ProblemException.NotFound("No checkpoint has been signed yet: the audit log holds no events.").WithCode("no_checkpoint");
 
     private static async Task<Ok<AuditPage>> QueryAsync([AsParameters] AuditQuery query, AuditQueries audit, CancellationToken ct) =>
         TypedResults.Ok(await audit.QueryAsync(query, ct));
@@ -46,3 +61,9 @@ public sealed record AuditItem(
     string? Reason,
     string? Ip,
     string? TraceId);
+
+/// <summary>A checkpoint as exported: everything needed to check it later against the chain, with the signing key.</summary>
+public sealed record AuditCheckpointView(long Seq, string Hash, DateTimeOffset At, string KeyId, string Signature)
+{
+    public static AuditCheckpointView Of(AuditCheckpoint c) => new(c.Seq, c.Hash, c.At, c.KeyId, c.Signature);
+}

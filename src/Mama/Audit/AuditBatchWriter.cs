@@ -15,11 +15,11 @@ namespace Mama.Audit;
 internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks) : IDisposable
 {
     private const string InsertSql = """
-        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId")
-        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id)
+        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId", "Seq", "PrevHash", "Hash")
+        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id, @seq, @prev_hash, @hash)
         """;
 
-    private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id"];
+    private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id", "@seq", "@prev_hash", "@hash"];
 
     public static AuditBatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory)
     {
@@ -46,10 +46,14 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
         }
     }
 
-    /// <summary>Inserts the events in one transaction, which commits only if <paramref name="commit"/>, asked once they are in, says so.</summary>
+    /// <summary>
+    /// Inserts the events in one transaction, chained after the head it locks first, and commits only if
+    /// <paramref name="commit"/>, asked once they are in, says so.
+    /// </summary>
     public void Write(IReadOnlyList<AuditEvent> events, Func<bool> commit)
     {
         using var tx = connection.BeginTransaction();
+        var head = AuditChain.Link(events, AuditChain.LockHead(connection, tx, postgres: !ticks));
         if (prepared is not null)
         {
             prepared.Transaction = tx;
@@ -58,6 +62,10 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
                 Bind(prepared.Parameters, e, ticks);
                 prepared.ExecuteNonQuery();
             }
+            using var move = connection.CreateCommand();
+            move.Transaction = tx;
+            AuditChain.BindMove(move, head);
+            move.ExecuteNonQuery();
         }
         else
         {
@@ -71,6 +79,9 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
                 Bind(command.Parameters, e, ticks);
                 batch.BatchCommands.Add(command);
             }
+            var move = batch.CreateBatchCommand();
+            AuditChain.BindMove(move, head);
+            batch.BatchCommands.Add(move);
             batch.ExecuteNonQuery();
         }
         if (commit()) tx.Commit();
@@ -138,5 +149,8 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
         parameters[7].Value = (object?)e.Reason ?? DBNull.Value;
         parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
         parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
+        parameters[10].Value = e.Seq!.Value;
+        parameters[11].Value = e.PrevHash!;
+        parameters[12].Value = e.Hash!;
     }
 }

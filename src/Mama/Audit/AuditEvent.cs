@@ -15,6 +15,12 @@ public sealed class AuditEvent
     public string? Reason { get; set; }
     public string? Ip { get; set; }
     public string? TraceId { get; set; }
+    /// <summary>The event's place in the audit chain (1, 2, …, in commit order); null only for an event written outside it.</summary>
+    public long? Seq { get; set; }
+    /// <summary>The previous event's <see cref="Hash"/> (the chain's genesis or anchor for the first).</summary>
+    public string? PrevHash { get; set; }
+    /// <summary>SHA-256 of <see cref="PrevHash"/> and this event's content (see <see cref="AuditChain"/>).</summary>
+    public string? Hash { get; set; }
 
     /// <summary>
     /// A space separates the IDs and '/' stands for a space inside one: no user ID holds '/', and events written

@@ -12,4 +12,12 @@ public sealed class AuditOptions
     /// <summary>Events waiting to be written at most; past that a request answers 503 at once (env <c>Mama__Audit__QueueSize</c>).</summary>
     [Range(1, 1_000_000)]
     public int QueueSize { get; set; } = 10_000;
+
+    /// <summary>Sign the chain's head after this many events at most (env <c>Mama__Audit__CheckpointEvery</c>).</summary>
+    [Range(1, 100_000_000)]
+    public int CheckpointEvery { get; set; } = 10_000;
+
+    /// <summary>…or after this long, if any event was written meanwhile (env <c>Mama__Audit__CheckpointInterval</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "1.00:00:00")]
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -10,7 +10,10 @@ namespace Mama.Cli;
 public static partial class AuditCommands
 {
     public static Command Create(IServiceProvider services) =>
-        new("audit", "The audit log from the console: export a time range.") { Export(services) };
+        new("audit", "The audit log from the console: export a time range, verify the chain, print its latest checkpoint.")
+        {
+            Export(services), Verify(services), Checkpoint(services),
+        };
 
     private static Command Export(IServiceProvider services)
     {

@@ -72,6 +72,7 @@ public static class DatabaseSetup
         await using (await SetupLock.AcquireAsync(db, scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SetupLock)), ct))
         {
             await db.Database.MigrateAsync(ct);
+            await Audit.AuditSeal.SealHistoryAsync(db, ct);
             await scope.ServiceProvider.GetRequiredService<SuperAdminSeeder>().SeedAsync(ct);
         }
     }

@@ -18,12 +18,14 @@ namespace Mama.Data;
 /// live apart (<see cref="SqliteMamaDbContext"/>, <see cref="PostgresMamaDbContext"/>).
 /// Identity's <c>Users</c> set holds admin accounts; mama's users are <see cref="KeyUsers"/>.
 /// </summary>
-public abstract class MamaDbContext(DbContextOptions options)
+public abstract partial class MamaDbContext(DbContextOptions options)
     : IdentityDbContext<AdminAccount, IdentityRole, string>(options), IDataProtectionKeyContext
 {
     public DbSet<User> KeyUsers => Set<User>();
     public DbSet<ApiClient> ApiClients => Set<ApiClient>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<AuditChainHead> AuditChainHead => Set<AuditChainHead>();
+    public DbSet<AuditCheckpoint> AuditCheckpoints => Set<AuditCheckpoint>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
     public DbSet<JobLease> JobLeases => Set<JobLease>();
@@ -155,6 +157,25 @@ public abstract class MamaDbContext(DbContextOptions options)
             audit.Property(a => a.Reason).HasMaxLength(1000);
             audit.Property(a => a.Ip).HasMaxLength(64);
             audit.Property(a => a.TraceId).HasMaxLength(64);
+            audit.HasIndex(a => a.Seq).IsUnique();
+            audit.Property(a => a.PrevHash).HasMaxLength(64);
+            audit.Property(a => a.Hash).HasMaxLength(64);
+        });
+        builder.Entity<AuditChainHead>(head =>
+        {
+            head.ToTable("audit_chain");
+            head.Property(h => h.Id).ValueGeneratedNever();
+            head.Property(h => h.Hash).HasMaxLength(64);
+            head.Property(h => h.AnchorHash).HasMaxLength(64);
+            head.HasData(new AuditChainHead());
+        });
+        builder.Entity<AuditCheckpoint>(checkpoint =>
+        {
+            checkpoint.ToTable("audit_checkpoints");
+            checkpoint.HasIndex(c => c.Seq).IsUnique();
+            checkpoint.Property(c => c.Hash).HasMaxLength(64);
+            checkpoint.Property(c => c.KeyId).HasMaxLength(32);
+            checkpoint.Property(c => c.Signature).HasMaxLength(64);
         });
 
         builder.Entity<KeyRotation>(rotation =>

@@ -39,6 +39,13 @@ public sealed class KeyProtector
 
     public string CurrentKeyId { get; }
 
+    /// <summary>
+    /// A key for another purpose, derived with HKDF from the encryption key with id <paramref name="keyId"/> (the
+    /// current one or an earlier one) and <paramref name="label"/>; null when no such key is configured.
+    /// </summary>
+    public byte[]? DeriveKey(string keyId, string label) =>
+        _byId.TryGetValue(keyId, out var key) ? HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: Encoding.UTF8.GetBytes(label)) : null;
+
     public byte[] Protect(string plaintext, string userId)
     {
         var data = Encoding.UTF8.GetBytes(plaintext);

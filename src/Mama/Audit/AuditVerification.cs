@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Mama.Data;
+using Mama.Http;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Audit;
+
+/// <summary>The last verification, as its audit event recorded it.</summary>
+public sealed record LastVerification(DateTimeOffset At, string Actor, bool Ok, long Checked, AuditChainProblem? Problem);
+
+/// <summary>
+/// Runs a verification of the audit chain for an admin or the CLI, one at a time per instance, and records its outcome
+/// as an <c>audit.verify</c> event (which is also where the audit page reads when the log was last verified).
+/// </summary>
+public sealed class AuditVerification(AuditVerifier verifier, AuditLog audit, IDbContextFactory<MamaDbContext> dbFactory)
+{
+    public const string Action = "audit.verify";
+    private readonly SemaphoreSlim _one = new(1, 1);
+
+    public async Task<AuditVerifyResult> RunAsync(Actor actor, IProgress<long>? progress, CancellationToken ct)
+    {
+        if (!await _one.WaitAsync(0, ct))
+            throw ProblemException.Conflict("A verification of the audit log is running already; try again when it ends.").WithCode("audit_verify_running");
+        try
+        {
+            var result = await verifier.VerifyAsync(progress, ct);
+            await audit.WriteAsync(new AuditEntry(actor, Action, result.Ok ? AuditResult.Success : AuditResult.Failure, 200, Detail: new Recorded(
+                result.Ok, result.Checked, result.HeadSeq, result.SignedThroughSeq, result.Problem)), CancellationToken.None);
+            return result;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    public async Task<LastVerification?> LastAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var last = await db.AuditEvents.AsNoTracking().Where(e => e.Action == Action).OrderByDescending(e => e.Id)
+            .Select(e => new { e.At, e.Actor, e.Detail }).FirstOrDefaultAsync(ct);
+        if (last is null) return null;
+        var recorded = JsonSerializer.Deserialize<Recorded>(last.Detail, MamaJson.Options);
+        return recorded is null ? null : new LastVerification(last.At, last.Actor, recorded.Ok, recorded.Checked, recorded.Problem);
+    }
+
+    private sealed record Recorded(bool Ok, long Checked, long HeadSeq, long SignedThroughSeq, AuditChainProblem? Problem);
+}

@@ -1,0 +1,232 @@
+using Mama.Audit;
+using Mama.Data;
+using Mama.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Tests.Audit;
+
+/// <summary>
+/// Someone with write access to the database edits, deletes, inserts, moves or rewrites audit events with plain SQL;
+/// verification names what happened and the event. Each test tampers with a database of its own.
+/// </summary>
+public abstract class AuditTamperTests
+{
+    protected abstract MamaApp NewApp();
+
+    [Fact]
+    public async Task AnEditedEventIsReportedAsChangedWithItsId()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+        var edited = chain[^3];
+
+        var forged = """{"organization":"forged"}""";
+
+        await using (var db = app.NewDbContext())
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Detail" = {forged} WHERE "Id" = {edited.Id}""");
+
+        await AssertBrokenAsync(app, "content_changed", edited.Id);
+    }
+
+    [Fact]
+    public async Task ADeletedEventIsReportedAsMissingBeforeTheEventThatFollowedIt()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+
+        await using (var db = app.NewDbContext())
+            await db.Database.ExecuteSqlAsync($"""DELETE FROM "audit_events" WHERE "Id" = {chain[^4].Id}""");
+
+        await AssertBrokenAsync(app, "event_missing", chain[^3].Id);
+    }
+
+    [Fact]
+    public async Task AnEventInsertedOutsideTheChainIsReportedAsInsertedWithItsId()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+        var forged = Forge(chain[^2]);
+
+        await using (var db = app.NewDbContext())
+            await InsertAsync(db, forged);
+        var forgedId = await ForgedIdAsync(app);
+
+        await AssertBrokenAsync(app, "event_inserted", forgedId);
+    }
+
+    [Fact]
+    public async Task AnEventInsertedInTheMiddleWithCorrectHashesAndRenumberedSequenceIsReportedAsInserted()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+        var before = chain[^4];
+        var forged = Forge(before);
+        forged.Seq = before.Seq + 1;
+        forged.PrevHash = before.Hash;
+        forged.Hash = AuditChain.HashOf(before.Hash!, forged);
+
+        await using (var db = app.NewDbContext())
+        {
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = "Seq" + 1000000 WHERE "Seq" > {before.Seq}""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = "Seq" - 999999 WHERE "Seq" > 1000000""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Seq" = "Seq" + 1""");
+            await InsertAsync(db, forged);
+        }
+        var forgedId = await ForgedIdAsync(app);
+
+        await AssertBrokenAsync(app, "event_inserted", forgedId);
+    }
+
+    [Fact]
+    public async Task TwoEventsSwappedInOrderAreReportedAsMovedWithTheOneThatNowComesFirst()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+        var (first, second) = (chain[^4], chain[^3]);
+
+        await using (var db = app.NewDbContext())
+        {
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = -1 WHERE "Id" = {first.Id}""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = {first.Seq} WHERE "Id" = {second.Id}""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = {second.Seq} WHERE "Id" = {first.Id}""");
+        }
+
+        await AssertBrokenAsync(app, "out_of_order", second.Id);
+    }
+
+    [Fact]
+    public async Task AChainRewrittenAndRehashedAfterAPointCannotBeResignedWithoutTheKey()
+    {
+        await using var app = await StartAsync();
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync(3);
+        var signed = await (await admin.PostAsync("/api/v1/audit/checkpoint", null)).ReadAsync<AuditCheckpointView>();
+        await admin.CreateUsersAsync(2);
+        var chain = await ChainAsync(app);
+        var atCheckpoint = chain.Single(e => e.Seq == signed.Seq);
+        var edited = chain.Last(e => e.Seq < signed.Seq - 1);
+
+        // The attacker edits one event and recomputes every hash after it, and the head: the chain is self-consistent.
+        await using (var db = app.NewDbContext())
+        {
+            var tail = await db.AuditEvents.AsTracking().Where(e => e.Seq >= edited.Seq).OrderBy(e => e.Seq).ToListAsync();
+            tail[0].Detail = """{"organization":"forged"}""";
+            var prev = tail[0].PrevHash!;
+            foreach (var e in tail)
+            {
+                e.PrevHash = prev;
+                e.Hash = prev = AuditChain.HashOf(prev, e);
+            }
+            await db.SaveChangesAsync();
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Hash" = {prev}""");
+        }
+        var rewritten = await VerifyAsync(app);
+
+        // Nor can it move the checkpoint onto the rewritten chain: the signature covers the hash.
+        var newHash = (await ChainAsync(app)).Single(e => e.Seq == signed.Seq).Hash;
+        await using (var db = app.NewDbContext())
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_checkpoints" SET "Hash" = {newHash} WHERE "Seq" = {signed.Seq}""");
+        var resigned = await VerifyAsync(app);
+
+        Assert.Equal(("checkpoint_mismatch", atCheckpoint.Id), (rewritten.Problem?.Kind, rewritten.Problem?.EventId));
+        Assert.Equal(("checkpoint_invalid", atCheckpoint.Id), (resigned.Problem?.Kind, resigned.Problem?.EventId));
+        Assert.False(resigned.Ok);
+    }
+
+    [Fact]
+    public async Task EventsWrittenBeforeTheChainExistedAreSealedOnceAtTheFirstStartAndVerify()
+    {
+        await using var app = await StartAsync();
+        await using (var db = app.NewDbContext())
+        {
+            // The state an upgraded installation starts from: history without a chain.
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = NULL, "PrevHash" = NULL, "Hash" = NULL""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Seq" = 0, "Hash" = {AuditChain.Genesis}""");
+        }
+        var history = await CountAsync(app);
+
+        await app.RestartAsync();
+        var result = await VerifyAsync(app);
+
+        Assert.True(result.Ok, result.Problem?.Message);
+        Assert.True(result.Checked >= history && history > 3, $"{result.Checked} checked, {history} before the restart");
+        await using var check = app.NewDbContext();
+        Assert.Equal(0, await check.AuditEvents.CountAsync(e => e.Seq == null));
+    }
+
+    private async Task<MamaApp> StartAsync()
+    {
+        var app = NewApp();
+        await app.InitializeAsync();
+        using var admin = await app.SuperAdminAsync();
+        await admin.CreateUsersAsync(6);
+        return app;
+    }
+
+    private static async Task<List<AuditEvent>> ChainAsync(MamaApp app)
+    {
+        await using var db = app.NewDbContext();
+        return await db.AuditEvents.AsNoTracking().Where(e => e.Seq != null).OrderBy(e => e.Seq).ToListAsync();
+    }
+
+    private static async Task<int> CountAsync(MamaApp app)
+    {
+        await using var db = app.NewDbContext();
+        return await db.AuditEvents.CountAsync();
+    }
+
+    private static async Task<long> ForgedIdAsync(MamaApp app)
+    {
+        await using var db = app.NewDbContext();
+        return await db.AuditEvents.Where(e => e.Actor == "forger").Select(e => e.Id).SingleAsync();
+    }
+
+    private static AuditEvent Forge(AuditEvent like) => new()
+    {
+        At = like.At,
+        Actor = "forger",
+        Action = "user.delete",
+        UserIds = like.UserIds,
+        Detail = "{}",
+        Result = AuditResult.Success,
+        StatusCode = 200,
+    };
+
+    /// <summary>A row written with plain SQL, as an attacker would, with whatever chain columns the forger chose.</summary>
+    private static Task InsertAsync(MamaDbContext db, AuditEvent e)
+    {
+        object at = db.Database.IsSqlite() ? e.At.UtcTicks : e.At;
+        return e.Seq is { } seq
+            ? db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Seq", "PrevHash", "Hash")
+                VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9})
+                """, at, e.Actor, e.Action, e.UserIds, e.Detail, e.Result.ToString(), e.StatusCode, seq, e.PrevHash!, e.Hash!)
+            : db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode")
+                VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6})
+                """, at, e.Actor, e.Action, e.UserIds, e.Detail, e.Result.ToString(), e.StatusCode);
+    }
+
+    private static async Task<AuditVerifyResult> VerifyAsync(MamaApp app)
+    {
+        using var admin = await app.SuperAdminAsync();
+        return await AuditChainTests.VerifyAsync(admin);
+    }
+
+    private static async Task AssertBrokenAsync(MamaApp app, string kind, long eventId)
+    {
+        var result = await VerifyAsync(app);
+        Assert.False(result.Ok);
+        Assert.Equal((kind, eventId), (result.Problem?.Kind, result.Problem?.EventId));
+    }
+}
+
+public sealed class AuditTamperTestsOnSqlite : AuditTamperTests
+{
+    protected override MamaApp NewApp() => new SqliteApp();
+}
+
+public sealed class AuditTamperTestsOnPostgres : AuditTamperTests
+{
+    protected override MamaApp NewApp() => new PostgresApp();
+}
