@@ -69,23 +69,58 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
         }
         else
         {
-            using var batch = connection.CreateBatch();
-            batch.Transaction = tx;
-            foreach (var e in events)
-            {
-                var command = batch.CreateBatchCommand();
-                command.CommandText = InsertSql;
-                AddParameters(command.Parameters, command.CreateParameter);
-                Bind(command.Parameters, e, ticks);
-                batch.BatchCommands.Add(command);
-            }
-            var move = batch.CreateBatchCommand();
-            AuditChain.BindMove(move, head);
-            batch.BatchCommands.Add(move);
+            using var batch = CreateBatch(connection, tx, events, head, ticks);
             batch.ExecuteNonQuery();
         }
         if (commit()) tx.Commit();
         else tx.Rollback();
+    }
+
+    /// <summary>
+    /// Appends events to the chain inside a transaction someone else owns (a change's, an import's): the head is locked
+    /// only now, after the change's own statements, and held until that transaction ends.
+    /// </summary>
+    public static async Task AppendAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditEvent> events, bool ticks, CancellationToken ct)
+    {
+        var head = AuditChain.Link(events, await AuditChain.LockHeadAsync(connection, tx, postgres: !ticks, ct));
+        if (connection.CanCreateBatch)
+        {
+            await using var batch = CreateBatch(connection, tx, events, head, ticks);
+            await batch.ExecuteNonQueryAsync(ct);
+            return;
+        }
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = InsertSql;
+        AddParameters(insert.Parameters, insert.CreateParameter);
+        foreach (var e in events)
+        {
+            Bind(insert.Parameters, e, ticks);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        await using var move = connection.CreateCommand();
+        move.Transaction = tx;
+        AuditChain.BindMove(move, head);
+        await move.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The inserts and the head's move as one batch: one round trip on PostgreSQL.</summary>
+    private static DbBatch CreateBatch(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditEvent> events, ChainPosition head, bool ticks)
+    {
+        var batch = connection.CreateBatch();
+        batch.Transaction = tx;
+        foreach (var e in events)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = InsertSql;
+            AddParameters(command.Parameters, command.CreateParameter);
+            Bind(command.Parameters, e, ticks);
+            batch.BatchCommands.Add(command);
+        }
+        var move = batch.CreateBatchCommand();
+        AuditChain.BindMove(move, head);
+        batch.BatchCommands.Add(move);
+        return batch;
     }
 
     /// <summary>

@@ -6,11 +6,13 @@ namespace Mama.Audit;
 
 /// <summary>
 /// Signs the chain's head every <c>Mama:Audit:CheckpointEvery</c> events or <c>CheckpointInterval</c>, whichever
-/// comes first, on whichever instance gets there first (a checkpoint per head position, kept unique by the database).
+/// comes first, on whichever instance gets there first (a checkpoint per head position, kept unique by the database);
+/// and, when retention is on, deletes what it no longer keeps every <c>RetentionCheckInterval</c>.
 /// </summary>
 public sealed partial class AuditCheckpoints(
     IDbContextFactory<MamaDbContext> dbFactory,
     AuditCheckpointSigner signer,
+    AuditRetention retention,
     IOptions<AuditOptions> options,
     TimeProvider clock,
     ILogger<AuditCheckpoints> logger) : BackgroundService
@@ -54,11 +56,18 @@ public sealed partial class AuditCheckpoints(
     {
         var period = options.Value.CheckpointInterval < TimeSpan.FromSeconds(5) ? options.Value.CheckpointInterval : TimeSpan.FromSeconds(5);
         using var timer = new PeriodicTimer(period, clock);
+        var purgedAt = long.MinValue;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
                 await SignHeadAsync(now: false, stoppingToken);
+                if (options.Value.RetentionDays is not null
+                    && (purgedAt == long.MinValue || clock.GetElapsedTime(purgedAt) >= options.Value.RetentionCheckInterval))
+                {
+                    purgedAt = clock.GetTimestamp();
+                    await retention.PurgeAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -70,6 +79,6 @@ public sealed partial class AuditCheckpoints(
     [LoggerMessage(LogLevel.Debug, "Signed an audit checkpoint at seq {Seq}")]
     private partial void LogSigned(long seq);
 
-    [LoggerMessage(LogLevel.Warning, "Signing an audit checkpoint failed; trying again at the next tick")]
+    [LoggerMessage(LogLevel.Warning, "Signing an audit checkpoint or applying retention failed; trying again at the next tick")]
     private partial void LogFailed(Exception e);
 }

@@ -20,4 +20,15 @@ public sealed class AuditOptions
     /// <summary>…or after this long, if any event was written meanwhile (env <c>Mama__Audit__CheckpointInterval</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "1.00:00:00")]
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Delete events older than this many days, up to a signed checkpoint (env <c>Mama__Audit__RetentionDays</c>); unset
+    /// (the default) keeps every event.
+    /// </summary>
+    [Range(1, 36_500)]
+    public int? RetentionDays { get; set; }
+
+    /// <summary>How often retention looks for events to delete (env <c>Mama__Audit__RetentionCheckInterval</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "1.00:00:00")]
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromHours(1);
 }

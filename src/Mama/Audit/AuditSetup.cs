@@ -10,6 +10,7 @@ public static class AuditSetup
         services.AddSingleton<AuditCheckpointSigner>();
         services.AddSingleton<AuditVerifier>();
         services.AddSingleton<AuditVerification>();
+        services.AddSingleton<AuditRetention>();
         services.AddSingleton<AuditCheckpoints>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditCheckpoints>());
         return services;

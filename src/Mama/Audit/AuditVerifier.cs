@@ -1,5 +1,6 @@
 using Mama.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
 
@@ -20,7 +21,7 @@ public sealed record AuditVerifyResult(
     bool Ok, long Checked, long FromSeq, long HeadSeq, long SignedThroughSeq, int Checkpoints, DateTimeOffset VerifiedAt, AuditChainProblem? Problem);
 
 /// <summary>Walks the audit chain in sequence order, a page at a time, and reports the first thing wrong with it.</summary>
-public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, AuditCheckpointSigner signer, TimeProvider clock)
+public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, AuditCheckpointSigner signer, TimeProvider clock, IOptions<AuditOptions> options)
 {
     private const int PageSize = 5_000;
 
@@ -31,7 +32,9 @@ public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, Au
         db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
         var head = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
         var checkpoints = await db.AuditCheckpoints.AsNoTracking().Where(c => c.Seq >= head.AnchorSeq).ToDictionaryAsync(c => c.Seq, ct);
-        var walk = new Walk(head, checkpoints, signer);
+        // Retention may only have deleted what is older than it keeps: an anchor younger than that is a deletion.
+        var keptSince = options.Value.RetentionDays is { } days ? clock.GetUtcNow() - TimeSpan.FromDays(days) : DateTimeOffset.MinValue;
+        var walk = new Walk(head, checkpoints, signer, keptSince);
         var result = (long @checked, AuditChainProblem? problem) => new AuditVerifyResult(problem is null, @checked, head.AnchorSeq, head.Seq,
             walk.SignedThrough, checkpoints.Count, clock.GetUtcNow(), problem);
 
@@ -58,7 +61,7 @@ public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, Au
     }
 
     /// <summary>The state of one walk: the last two events seen and the checkpoints still ahead.</summary>
-    private sealed class Walk(AuditChainHead head, Dictionary<long, AuditCheckpoint> checkpoints, AuditCheckpointSigner signer)
+    private sealed class Walk(AuditChainHead head, Dictionary<long, AuditCheckpoint> checkpoints, AuditCheckpointSigner signer, DateTimeOffset keptSince)
     {
         private ChainPosition _prev = new(head.AnchorSeq, head.AnchorHash);
         private (long Id, string Hash)? _prevEvent;
@@ -72,6 +75,9 @@ public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, Au
             if (head.AnchorSeq == 0) return head.AnchorHash == AuditChain.Genesis ? null : Broken("checkpoint_invalid", null, 0, "The chain's start was changed.");
             if (!checkpoints.TryGetValue(head.AnchorSeq, out var anchor) || anchor.Hash != head.AnchorHash || !signer.IsValid(anchor))
                 return Broken("checkpoint_invalid", null, head.AnchorSeq, $"The chain starts at seq {head.AnchorSeq}, but no validly signed checkpoint is there.");
+            if (anchor.At >= keptSince)
+                return Broken("event_missing", null, head.AnchorSeq, $"Events up to seq {head.AnchorSeq} (signed {anchor.At:u}) were deleted, " +
+                    "but retention (Mama:Audit:RetentionDays) keeps them: they were deleted outside it.");
             SignedThrough = anchor.Seq;
             return null;
         }

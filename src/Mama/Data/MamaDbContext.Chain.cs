@@ -5,49 +5,48 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Mama.Data;
 
 /// <summary>
-/// Events staged with a change (<see cref="AuditLog.Stage"/>) join the audit chain in the change's own transaction:
-/// the head is locked, the events numbered and hashed after it, and the head moved, all before the commit.
+/// Events staged with a change (<see cref="AuditLog.Stage"/>) join the audit chain in the change's own transaction.
+/// They are taken out of the change tracker and appended after the change's own statements, so the chain's head is
+/// locked only for the events and the commit, never while the change waits for rows someone else holds.
 /// </summary>
 public abstract partial class MamaDbContext
 {
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        var staged = StagedAuditEvents();
+        var staged = ChangeTracker.Entries<AuditEvent>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
         if (staged.Count == 0) return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        if (Database.CurrentTransaction is { } current)
-            return await SaveChainedAsync(current, staged, acceptAllChangesOnSuccess, cancellationToken);
-
-        // A transaction of our own, retried whole after a transient failure; changes are accepted only once it commits.
-        var saved = await Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+        foreach (var e in staged) Entry(e).State = EntityState.Detached;
+        var ticks = Database.IsSqlite();
+        try
         {
-            await using var tx = await Database.BeginTransactionAsync(ct);
-            var count = await SaveChainedAsync(tx, staged, acceptAllChangesOnSuccess: false, ct);
-            await tx.CommitAsync(ct);
-            return count;
-        }, cancellationToken);
-        if (acceptAllChangesOnSuccess) ChangeTracker.AcceptAllChanges();
-        return saved;
+            if (Database.CurrentTransaction is { } current)
+            {
+                var count = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+                await AuditBatchWriter.AppendAsync(Database.GetDbConnection(), current.GetDbTransaction(), staged, ticks, cancellationToken);
+                return count + staged.Count;
+            }
+            // A transaction of our own, retried whole after a transient failure; changes are accepted only once it commits.
+            var saved = await Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+            {
+                await using var tx = await Database.BeginTransactionAsync(ct);
+                var count = await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
+                await AuditBatchWriter.AppendAsync(Database.GetDbConnection(), tx.GetDbTransaction(), staged, ticks, ct);
+                await tx.CommitAsync(ct);
+                return count;
+            }, cancellationToken);
+            if (acceptAllChangesOnSuccess) ChangeTracker.AcceptAllChanges();
+            return saved + staged.Count;
+        }
+        catch
+        {
+            AuditEvents.AddRange(staged); // staged again, as before the failed save
+            throw;
+        }
     }
 
     /// <summary>Synchronous saves are not chained; nothing in mama stages an audit event and saves synchronously.</summary>
     public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
-        StagedAuditEvents().Count == 0
-            ? base.SaveChanges(acceptAllChangesOnSuccess)
-            : throw new InvalidOperationException("Audit events join the chain only through SaveChangesAsync.");
-
-    private List<AuditEvent> StagedAuditEvents() =>
-        ChangeTracker.Entries<AuditEvent>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
-
-    private async Task<int> SaveChainedAsync(IDbContextTransaction tx, List<AuditEvent> staged, bool acceptAllChangesOnSuccess, CancellationToken ct)
-    {
-        var connection = Database.GetDbConnection();
-        var head = await AuditChain.LockHeadAsync(connection, tx.GetDbTransaction(), Database.IsNpgsql(), ct);
-        var moved = AuditChain.Link(staged, head);
-        var count = await base.SaveChangesAsync(acceptAllChangesOnSuccess, ct);
-        await using var move = connection.CreateCommand();
-        move.Transaction = tx.GetDbTransaction();
-        AuditChain.BindMove(move, moved);
-        await move.ExecuteNonQueryAsync(ct);
-        return count;
-    }
+        ChangeTracker.Entries<AuditEvent>().Any(e => e.State == EntityState.Added)
+            ? throw new InvalidOperationException("Audit events join the chain only through SaveChangesAsync.")
+            : base.SaveChanges(acceptAllChangesOnSuccess);
 }

@@ -75,6 +75,8 @@ public sealed class UsersPageTests(SqliteApp app) : IClassFixture<SqliteApp>
         await using var ui = new UiTest(app);
         var page = await SearchAsync(ui, tag, expectedRows: 1);
 
+        // The proxy's model list may arrive after the rows: the chip turns red then.
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-unavailable=true]")), Wait);
         var red = page.FindAll("[data-unavailable=true]");
         Assert.Equal("retired-model", Assert.Single(red).GetAttribute("data-model"));
         Assert.Contains("mud-chip-color-error", red[0].ClassName);

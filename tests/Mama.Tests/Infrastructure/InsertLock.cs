@@ -36,6 +36,7 @@ public sealed class KeySaves : IObserver<DiagnosticListener>, IObserver<KeyValue
     private readonly string _hash;
     private readonly IDisposable _all;
     private readonly List<IDisposable> _listeners = [];
+    private readonly HashSet<DbContext> _seen = new(ReferenceEqualityComparer.Instance);
     private int _count;
 
     public KeySaves(string hash)
@@ -54,10 +55,15 @@ public sealed class KeySaves : IObserver<DiagnosticListener>, IObserver<KeyValue
 
     public void OnNext(KeyValuePair<string, object?> value)
     {
-        // Raised on the saving request's own thread, before its insert: reading its change tracker here is safe.
-        if (value.Key == CoreEventId.SaveChangesStarting.Name && value.Value is DbContextEventData { Context: { } context }
+        // Raised on the saving request's own thread, before its insert: reading its change tracker here is safe. A save
+        // that chains audit events begins its transaction first, and on SQLite that BEGIN waits for the held write lock.
+        if ((value.Key == CoreEventId.SaveChangesStarting.Name || value.Key == RelationalEventId.TransactionStarting.Name)
+            && value.Value is DbContextEventData { Context: { } context }
             && context.ChangeTracker.Entries<User>().Any(e => e.State == EntityState.Added && e.Entity.KeyHash == _hash))
-            Interlocked.Increment(ref _count);
+        {
+            lock (_seen)
+                if (_seen.Add(context)) Interlocked.Increment(ref _count);
+        }
     }
 
     public void OnCompleted()

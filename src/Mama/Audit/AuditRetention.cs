@@ -1,0 +1,71 @@
+using Mama.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Mama.Audit;
+
+/// <summary>
+/// Deletes events older than <c>Mama:Audit:RetentionDays</c>, but only up to a signed checkpoint, which becomes the
+/// chain's new anchor: verification then starts there and still proves everything kept. The checkpoint's own time
+/// decides (every event up to it committed before it was signed), so nothing younger than the retention is deleted.
+/// The anchor moves first, with an <c>audit.purge</c> event, in one short transaction; the rows go afterwards in chunks,
+/// so writers are not held up by a long delete.
+/// </summary>
+public sealed partial class AuditRetention(
+    IDbContextFactory<MamaDbContext> dbFactory,
+    AuditLog audit,
+    IOptions<AuditOptions> options,
+    TimeProvider clock,
+    ILogger<AuditRetention> logger)
+{
+    public const string Action = "audit.purge";
+    private const int Chunk = 10_000;
+
+    /// <summary>Only events up to this seq may go: those a stream has delivered (null when nothing limits it).</summary>
+    public Func<MamaDbContext, CancellationToken, Task<long?>> DeliveredThrough { get; set; } = (_, _) => Task.FromResult<long?>(null);
+
+    /// <returns>The number of events deleted.</returns>
+    public async Task<long> PurgeAsync(CancellationToken ct)
+    {
+        if (options.Value.RetentionDays is not { } days) return 0;
+        var cutoff = clock.GetUtcNow() - TimeSpan.FromDays(days);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var limit = await DeliveredThrough(db, ct) ?? long.MaxValue;
+        var anchor = await db.AuditCheckpoints.AsNoTracking().Where(c => c.At < cutoff && c.Seq <= limit)
+            .OrderByDescending(c => c.Seq).FirstOrDefaultAsync(ct);
+        var current = await db.AuditChainHead.AsNoTracking().Select(h => h.AnchorSeq).SingleAsync(ct);
+        if (anchor is not null && anchor.Seq > current && await MoveAnchorAsync(db, anchor, cutoff, ct))
+            LogAnchored(anchor.Seq, days);
+        // Rows up to the anchor are outside the chain now; deleting them is safe to repeat and to share between instances.
+        var through = await db.AuditChainHead.AsNoTracking().Select(h => h.AnchorSeq).SingleAsync(ct);
+        long deleted = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var lowest = await db.AuditEvents.Where(e => e.Seq <= through).MinAsync(e => e.Seq, ct);
+            if (lowest is null) break;
+            deleted += await db.AuditEvents.Where(e => e.Seq <= through && e.Seq < lowest + Chunk).ExecuteDeleteAsync(ct);
+        }
+        await db.AuditCheckpoints.Where(c => c.Seq < through).ExecuteDeleteAsync(ct);
+        return deleted;
+    }
+
+    private async Task<bool> MoveAnchorAsync(MamaDbContext db, AuditCheckpoint anchor, DateTimeOffset cutoff, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await AuditChain.LockHeadAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsNpgsql(), ct);
+        var head = await db.AuditChainHead.AsTracking().SingleAsync(ct);
+        if (anchor.Seq <= head.AnchorSeq) return false; // another instance moved it meanwhile
+        var from = head.AnchorSeq;
+        head.AnchorSeq = anchor.Seq;
+        head.AnchorHash = anchor.Hash;
+        audit.Stage(db, new AuditEntry(Actor.System, Action, AuditResult.Success, 200,
+            Detail: new { from_seq = from + 1, through_seq = anchor.Seq, older_than = cutoff, retention_days = options.Value.RetentionDays }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    [LoggerMessage(LogLevel.Information, "Audit retention: events up to seq {Seq} (older than {Days} days) are no longer kept; the chain now starts at that checkpoint")]
+    private partial void LogAnchored(long seq, int days);
+}
