@@ -48,6 +48,8 @@ public sealed class UiTest : BunitContext
         Services.AddSingleton(host.Services.GetRequiredService<ApiClientService>());
         Services.AddSingleton(host.Services.GetRequiredService<Mama.Webhooks.WebhookService>());
         Services.AddSingleton(host.Services.GetRequiredService<AuditQueries>());
+        Services.AddSingleton(host.Services.GetRequiredService<AuditVerification>());
+        Services.AddSingleton(host.Services.GetRequiredService<AuditCheckpoints>());
         Services.AddSingleton(host.Services.GetRequiredService<ModelCatalog>());
         Services.AddSingleton(host.Services.GetRequiredService<ProxyStatus>());
         Services.AddSingleton(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiteLlmOptions>>());
