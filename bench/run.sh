@@ -86,3 +86,6 @@ echo "one list page (search + model filter + sort, page_size 50) over $LIST_USER
 
 # The rotation scenario runs on its own instance, against a standalone emulator with latency (MAMA_BENCH_SKIP_ROTATION=1 skips it).
 [ -n "${MAMA_BENCH_SKIP_ROTATION:-}" ] || { echo; bash bench/rotation.sh; }
+
+# The audit chain's cost on its own instances (MAMA_BENCH_SKIP_CHAIN=1 skips it).
+[ -n "${MAMA_BENCH_SKIP_CHAIN:-}" ] || { echo; bash bench/chain.sh; }

@@ -12,7 +12,7 @@ namespace Mama.Audit;
 /// durability settings (SQLite synchronous=FULL) apply. SQLite runs the statement once per event (no round
 /// trips); PostgreSQL gets the batch in one round trip.
 /// </summary>
-internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks) : IDisposable
+internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks, bool chained) : IDisposable
 {
     private const string InsertSql = """
         INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId", "Seq", "PrevHash", "Hash")
@@ -21,7 +21,7 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
 
     private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id", "@seq", "@prev_hash", "@hash"];
 
-    public static AuditBatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory)
+    public static AuditBatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory, bool chained = true)
     {
         var db = dbFactory.CreateDbContext();
         try
@@ -37,7 +37,7 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
                 AddParameters(prepared.Parameters, prepared.CreateParameter);
                 prepared.Prepare();
             }
-            return new AuditBatchWriter(db, connection, prepared, ticks);
+            return new AuditBatchWriter(db, connection, prepared, ticks, chained);
         }
         catch
         {
@@ -53,7 +53,8 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
     public void Write(IReadOnlyList<AuditEvent> events, Func<bool> commit)
     {
         using var tx = connection.BeginTransaction();
-        var head = AuditChain.Link(events, AuditChain.LockHead(connection, tx, postgres: !ticks));
+        // Unchained (a benchmark's baseline only) the events keep no place in the chain and the head stays.
+        var head = chained ? AuditChain.Link(events, AuditChain.LockHead(connection, tx, postgres: !ticks)) : (ChainPosition?)null;
         if (prepared is not null)
         {
             prepared.Transaction = tx;
@@ -62,10 +63,13 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
                 Bind(prepared.Parameters, e, ticks);
                 prepared.ExecuteNonQuery();
             }
-            using var move = connection.CreateCommand();
-            move.Transaction = tx;
-            AuditChain.BindMove(move, head);
-            move.ExecuteNonQuery();
+            if (head is { } moved)
+            {
+                using var move = connection.CreateCommand();
+                move.Transaction = tx;
+                AuditChain.BindMove(move, moved);
+                move.ExecuteNonQuery();
+            }
         }
         else
         {
@@ -105,7 +109,7 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
     }
 
     /// <summary>The inserts and the head's move as one batch: one round trip on PostgreSQL.</summary>
-    private static DbBatch CreateBatch(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditEvent> events, ChainPosition head, bool ticks)
+    private static DbBatch CreateBatch(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditEvent> events, ChainPosition? head, bool ticks)
     {
         var batch = connection.CreateBatch();
         batch.Transaction = tx;
@@ -117,9 +121,12 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
             Bind(command.Parameters, e, ticks);
             batch.BatchCommands.Add(command);
         }
-        var move = batch.CreateBatchCommand();
-        AuditChain.BindMove(move, head);
-        batch.BatchCommands.Add(move);
+        if (head is { } moved)
+        {
+            var move = batch.CreateBatchCommand();
+            AuditChain.BindMove(move, moved);
+            batch.BatchCommands.Add(move);
+        }
         return batch;
     }
 
@@ -184,8 +191,8 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
         parameters[7].Value = (object?)e.Reason ?? DBNull.Value;
         parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
         parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
-        parameters[10].Value = e.Seq!.Value;
-        parameters[11].Value = e.PrevHash!;
-        parameters[12].Value = e.Hash!;
+        parameters[10].Value = (object?)e.Seq ?? DBNull.Value;
+        parameters[11].Value = (object?)e.PrevHash ?? DBNull.Value;
+        parameters[12].Value = (object?)e.Hash ?? DBNull.Value;
     }
 }

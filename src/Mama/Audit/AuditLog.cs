@@ -45,6 +45,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly MamaMetrics _metrics;
     private readonly TimeSpan _timeout;
     private readonly int _capacity;
+    private readonly bool _unchained;
     private readonly Channel<PendingWrite> _queue;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _batchStartedAt; // timestamp of the batch being written, 0 while idle
@@ -59,6 +60,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         _logger = logger;
         _timeout = options.Value.WriteTimeout;
         _capacity = options.Value.QueueSize;
+        _unchained = options.Value.Unchained;
         _queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(_capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         metrics.ObserveAuditQueue(() => _queue.Reader.Count);
         // A thread of its own: each batch waits for the disk (fsync), and on a small machine a blocked pool thread
@@ -131,7 +133,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 {
                     try
                     {
-                        writer ??= AuditBatchWriter.Open(_dbFactory);
+                        writer ??= AuditBatchWriter.Open(_dbFactory, !_unchained);
                         WriteClaimed(writer, batch);
                     }
                     catch (DbException e) when (e.IsTransient && !batch.Any(p => p.IsClaimed))
@@ -140,7 +142,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                         // so nothing committed: the batch is written once more on a fresh connection.
                         _logger.LogWarning(e, "Writing audit events failed transiently; retrying on a new connection");
                         writer?.Dispose();
-                        writer = AuditBatchWriter.Open(_dbFactory);
+                        writer = AuditBatchWriter.Open(_dbFactory, !_unchained);
                         WriteClaimed(writer, batch);
                     }
                     _metrics.AuditCommitted(batch.Count, _clock.GetElapsedTime(started));

@@ -31,4 +31,10 @@ public sealed class AuditOptions
     /// <summary>How often retention looks for events to delete (env <c>Mama__Audit__RetentionCheckInterval</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "1.00:00:00")]
     public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Writes reads' and refusals' events outside the hash chain: only to measure what the chain costs (bench/chain.sh).
+    /// Every verification afterwards reports the first such event as inserted (env <c>Mama__Audit__Unchained</c>).
+    /// </summary>
+    public bool Unchained { get; set; }
 }

@@ -154,6 +154,20 @@ public abstract class AuditTamperTests
         Assert.Equal(0, await check.AuditEvents.CountAsync(e => e.Seq == null));
     }
 
+    [Fact]
+    public async Task EventsWrittenWithTheBenchmarksUnchainedBaselineAreReportedAsInserted()
+    {
+        await using var app = await StartAsync();
+        await app.RestartAsync(new Dictionary<string, string?> { ["Mama:Audit:Unchained"] = "true" });
+        using (await app.SuperAdminAsync()) { } // a sign-in: a group-committed event
+        long unchained;
+        await using (var db = app.NewDbContext())
+            unchained = await db.AuditEvents.Where(e => e.Seq == null).OrderBy(e => e.Id).Select(e => e.Id).FirstAsync();
+        await app.RestartAsync();
+
+        await AssertBrokenAsync(app, "event_inserted", unchained);
+    }
+
     private async Task<MamaApp> StartAsync()
     {
         var app = NewApp();
