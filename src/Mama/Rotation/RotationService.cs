@@ -158,18 +158,14 @@ public sealed class RotationService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var rotation = await db.KeyRotations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == rotationId, ct)
                        ?? throw ProblemException.NotFound($"No rotation '{rotationId}'.");
-        var counts = await db.KeyRotationItems.Where(i => i.RotationId == rotationId).GroupBy(i => i.State)
-            .Select(g => new { State = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.State, g => g.Count, ct);
-        int Count(string state) => counts.GetValueOrDefault(state);
+        var counts = await RotationCounts.ForAsync(db, rotationId, ct);
         var failures = await db.KeyRotationItems.AsNoTracking().Where(i => i.RotationId == rotationId && i.State == RotationItemStates.Failed)
             .OrderBy(i => i.UserId).Take(100).Select(i => new RotationFailure(i.UserId, i.State, i.Error)).ToListAsync(ct);
-        var (pending, live, revoked) = (Count(RotationItemStates.Pending), Count(RotationItemStates.Live), Count(RotationItemStates.Revoked));
-        var finished = pending == 0 && live == 0 && Count(RotationItemStates.Failed) == 0;
-        DateTimeOffset? finishedAt = finished
+        DateTimeOffset? finishedAt = counts.Finished
             ? await db.KeyRotationItems.Where(i => i.RotationId == rotationId).MaxAsync(i => i.RevokedAt ?? i.LiveAt, ct)
             : null;
         return new RotationProgress(rotation.Id, rotation.CreatedAt, rotation.CreatedBy, rotation.Trigger, rotation.Grace,
-            rotation.Total, pending, live + revoked, revoked, Count(RotationItemStates.Failed), Count(RotationItemStates.Skipped), failures, finished, finishedAt);
+            rotation.Total, counts.Pending, counts.Live + counts.Revoked, counts.Revoked, counts.Failed, counts.Skipped, failures, counts.Finished, finishedAt);
     }
 
     private TimeSpan CheckGrace(string? text)
