@@ -20,6 +20,7 @@ public sealed class RotationService(
     IDbContextFactory<MamaDbContext> dbFactory,
     KeyProtector protector,
     KeyReconciler reconciler,
+    UserService userService,
     AuditLog audit,
     IOptions<RotationOptions> options,
     Observability.MamaMetrics metrics,
@@ -43,10 +44,12 @@ public sealed class RotationService(
             if (value is not null && string.IsNullOrWhiteSpace(value)) errors[name] = ["Leave the field out rather than blank: a blank value would match every user."];
         if (errors.Count > 0) throw ProblemException.Validation(errors.ToDictionary(e => "filter." + e.Key, e => e.Value));
 
+        // 503 when the proxy's model list was never read: "holders of unavailable models" cannot be told then.
+        var known = request.Filter?.UnavailableModels == true ? await userService.KnownModelsAsync(ct) : null;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var query = ids is not null
             ? db.KeyUsers.Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
-            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync, rotating);
+            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync, rotating, known);
         var users = await query.AsTracking().OrderBy(u => u.Id).ToListAsync(ct);
         var targets = users.ConvertAll(u => u.UserId);
         if (ids is not null && users.Count != ids.Count)
