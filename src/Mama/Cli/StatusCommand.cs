@@ -51,9 +51,8 @@ public static class StatusCommand
 
         if (reachable)
         {
-            var counts = await db.KeyUsers.AsNoTracking().GroupBy(u => u.SyncState).Select(g => new { State = g.Key, Count = g.LongCount() }).ToListAsync(ct);
-            long Count(SyncState state) => counts.Where(c => c.State == state).Sum(c => c.Count);
-            Console.Out.WriteLine($"sync backlog: {Count(SyncState.Pending)} pending, {Count(SyncState.Error)} error, {Count(SyncState.Conflict)} conflict");
+            var counts = await ProxyStatus.CountBacklogAsync(db, ct);
+            Console.Out.WriteLine($"sync backlog: {counts.Pending} pending, {counts.Error} error, {counts.Conflict} conflict");
         }
 
         Console.Out.WriteLine(down.Count == 0 ? "status: ok" : "status: DOWN (" + string.Join(", ", down) + ")");

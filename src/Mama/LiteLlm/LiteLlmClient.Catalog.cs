@@ -14,7 +14,7 @@ public sealed partial class LiteLlmClient
     /// </summary>
     public async Task<IReadOnlyList<LiteLlmDeployment>?> ListDeploymentsAsync(CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "model/info", null, ct);
+        using var response = await SendAsync(HttpMethod.Get, "model/info", null, null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (response.StatusCode == HttpStatusCode.InternalServerError && (await ReadErrorAsync(response, ct)).Contains("Model List not loaded", StringComparison.OrdinalIgnoreCase)) return [];
         await EnsureSuccessAsync(response, LiteLlmCall.ReadModelInfo, ct);
@@ -24,7 +24,7 @@ public sealed partial class LiteLlmClient
     /// <summary><c>/health/readiness</c> (public): the proxy's version and its database state.</summary>
     public async Task<LiteLlmReadiness> GetReadinessAsync(CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "health/readiness", null, ct);
+        using var response = await SendAsync(HttpMethod.Get, "health/readiness", null, null, ct);
         await EnsureSuccessAsync(response, LiteLlmCall.ReportReadiness, ct);
         return await response.Content.ReadFromJsonAsync<LiteLlmReadiness>(ct) ?? new LiteLlmReadiness(null, null, null);
     }

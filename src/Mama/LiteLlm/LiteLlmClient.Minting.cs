@@ -15,7 +15,7 @@ public sealed partial class LiteLlmClient
     {
         var body = JsonSerializer.SerializeToNode(request, request.GetType(), JsonSerializerOptions.Web)!.AsObject();
         body.Remove("key");
-        using var response = await SendAsync(HttpMethod.Post, "key/generate", body, ct);
+        using var response = await SendAsync(HttpMethod.Post, "key/generate", null, body, ct);
         await EnsureSuccessAsync(response, LiteLlmCall.MintKey, ct);
         var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
         return answer?["key"] is JsonValue value && value.TryGetValue<string>(out var key) && key.StartsWith("sk-", StringComparison.Ordinal) && key.Length >= 8
@@ -30,7 +30,7 @@ public sealed partial class LiteLlmClient
         var found = new List<LiteLlmKey>();
         for (var page = 1; ; page++)
         {
-            using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&size={size}&page={page}&key_alias=" + Uri.EscapeDataString(alias), null, ct);
+            using var response = await SendAsync(HttpMethod.Get, "key/list", $"return_full_object=true&size={size}&page={page}&key_alias=" + Uri.EscapeDataString(alias), null, ct);
             await EnsureSuccessAsync(response, LiteLlmCall.ListKeys, ct);
             var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
             var keys = list?.Keys ?? [];

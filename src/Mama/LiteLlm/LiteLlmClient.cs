@@ -32,8 +32,8 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// <summary>Models the proxy serves now; <c>/v1/models</c>, or <c>/models</c> on proxies without it.</summary>
     public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "v1/models", null, ct);
-        using var fallback = response.StatusCode == HttpStatusCode.NotFound ? await SendAsync(HttpMethod.Get, "models", null, ct) : null;
+        using var response = await SendAsync(HttpMethod.Get, "v1/models", null, null, ct);
+        using var fallback = response.StatusCode == HttpStatusCode.NotFound ? await SendAsync(HttpMethod.Get, "models", null, null, ct) : null;
         var answer = fallback ?? response;
         await EnsureSuccessAsync(answer, LiteLlmCall.ListModels, ct);
         var list = await answer.Content.ReadFromJsonAsync<LiteLlmModelList>(ct);
@@ -46,7 +46,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// </summary>
     public async Task<LiteLlmKey?> GetKeyByHashAsync(string hash, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Get, "key/info?key=" + Uri.EscapeDataString(RequireHash(hash)), null, ct);
+        using var response = await SendAsync(HttpMethod.Get, "key/info", "key=" + Uri.EscapeDataString(RequireHash(hash)), null, ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (response.StatusCode == HttpStatusCode.Unauthorized && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase)) return null;
         await EnsureSuccessAsync(response, LiteLlmCall.KeyInfo, ct);
@@ -56,7 +56,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// <summary>Creates the key with mama's own value (the only call that carries it). Not retried by the HTTP pipeline: a lost answer is resolved by the caller's next info call.</summary>
     public async Task GenerateKeyAsync(KeyRequest request, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Post, "key/generate", request, ct);
+        using var response = await SendAsync(HttpMethod.Post, "key/generate", null, request, ct);
         await EnsureSuccessAsync(response, LiteLlmCall.GenerateKey, ct);
     }
 
@@ -67,7 +67,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     public async Task UpdateKeyByHashAsync(KeyRequest request, CancellationToken ct)
     {
         RequireHash(request.Key);
-        using var response = await SendAsync(HttpMethod.Post, "key/update", request, ct);
+        using var response = await SendAsync(HttpMethod.Post, "key/update", null, request, ct);
         // LiteLLM answers an unknown key on update with 401 (its DB helper raises it), not 404.
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
             && (await ReadErrorAsync(response, ct)).Contains("does not exist in db", StringComparison.OrdinalIgnoreCase))
@@ -78,7 +78,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// <summary>Deletes one key by its hash; true if it was there, false if it was already gone. Either way it is gone afterwards.</summary>
     public async Task<bool> DeleteKeyByHashAsync(string hash, CancellationToken ct)
     {
-        using var response = await SendAsync(HttpMethod.Post, "key/delete", new DeleteKeyRequest([RequireHash(hash)]), ct);
+        using var response = await SendAsync(HttpMethod.Post, "key/delete", null, new DeleteKeyRequest([RequireHash(hash)]), ct);
         if (response.IsSuccessStatusCode) return true;
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
         // Proxies before ~v1.56 answer a missing key with 400 "Not all keys passed in were deleted".
@@ -102,7 +102,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         const int size = 100;
         for (var page = 1; ; page++)
         {
-            using var response = await SendAsync(HttpMethod.Get, $"key/list?return_full_object=true&page={page}&size={size}", null, ct);
+            using var response = await SendAsync(HttpMethod.Get, "key/list", $"return_full_object=true&page={page}&size={size}", null, ct);
             await EnsureSuccessAsync(response, LiteLlmCall.ListKeys, ct);
             var list = await response.Content.ReadFromJsonAsync<KeyListResponse>(ct);
             var keys = list?.Keys ?? [];
@@ -115,7 +115,7 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     {
         try
         {
-            using var response = await SendAsync(HttpMethod.Get, "health/liveliness", null, ct);
+            using var response = await SendAsync(HttpMethod.Get, "health/liveliness", null, null, ct);
             return response.IsSuccessStatusCode;
         }
         catch (LiteLlmException)
@@ -127,10 +127,11 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
     /// <summary>LiteLLM stores and compares keys by the lowercase hex SHA-256 of the raw key.</summary>
     public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    /// <param name="path">One of a few constant paths, also the metric's endpoint tag; the query (which may hold a key hash) goes apart.</param>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? query, object? body, CancellationToken ct)
     {
         var baseUrl = endpoint.BaseUrl ?? throw new LiteLlmException(NotConfigured, null, transient: false);
-        using var request = new HttpRequestMessage(method, new Uri(baseUrl, path));
+        using var request = new HttpRequestMessage(method, new Uri(baseUrl, query is null ? path : path + "?" + query));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.MasterKey);
         request.Headers.UserAgent.ParseAdd("mama/1.0");
         if (body is not null) request.Content = Json(body);
@@ -139,13 +140,13 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         {
             var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
             var status = (int)response.StatusCode;
-            metrics.LiteLlmCalled(EndpointOf(path), status, status is 429 or >= 500 ? StatusNames.Of(status) : null, Stopwatch.GetElapsedTime(started));
+            metrics.LiteLlmCalled(path, status, status is 429 or >= 500 ? StatusNames.Of(status) : null, Stopwatch.GetElapsedTime(started));
             return response;
         }
         catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
                                   || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            metrics.LiteLlmCalled(EndpointOf(path), null, e is HttpRequestException ? "unreachable" : e is Polly.CircuitBreaker.BrokenCircuitException ? "circuit_open" : "timeout",
+            metrics.LiteLlmCalled(path, null, e is HttpRequestException ? "unreachable" : e is Polly.CircuitBreaker.BrokenCircuitException ? "circuit_open" : "timeout",
                 Stopwatch.GetElapsedTime(started));
             throw new LiteLlmException(string.Format(CultureInfo.InvariantCulture, UnreachableFormat, Describe(e)), null, transient: true);
         }
@@ -161,17 +162,6 @@ public sealed partial class LiteLlmClient(HttpClient http, LiteLlmEndpoint endpo
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         return content;
     }
-
-    /// <summary>The path without its query (which may hold a key hash), as one of a few constant strings: a metric tag.</summary>
-    internal static string EndpointOf(string path)
-    {
-        foreach (var known in KnownEndpoints)
-            if (path.StartsWith(known, StringComparison.Ordinal) && (path.Length == known.Length || path[known.Length] == '?')) return known;
-        return "other";
-    }
-
-    private static readonly string[] KnownEndpoints =
-        ["health/liveliness", "health/readiness", "key/info", "key/generate", "key/update", "key/delete", "key/list", "v1/models", "models", "model/info"];
 
     private static string Describe(Exception e) => e switch
     {

@@ -24,6 +24,8 @@ public sealed record ProxyStatusResponse(
 /// <param name="LastDriftCheckAt">When the drift check last finished on any instance (null when it never ran or is off).</param>
 public sealed record SyncBacklog(long Pending, long Error, long Conflict, DateTimeOffset? LastDriftCheckAt, DateTimeOffset? NextDriftCheckAt);
 
+public readonly record struct BacklogCounts(long Pending, long Error, long Conflict);
+
 /// <param name="Code"><c>compromised_version</c>, <c>proxy_database</c>.</param>
 public sealed record ProxyWarning(string Code, string Message);
 
@@ -97,13 +99,21 @@ public sealed partial class ProxyStatus(
     private async Task<SyncBacklog> BacklogAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var counts = await db.KeyUsers.GroupBy(u => u.SyncState).Select(g => new { State = g.Key, Count = g.LongCount() }).ToListAsync(ct);
-        long Count(SyncState state) => counts.Where(c => c.State == state).Sum(c => c.Count);
+        var counts = await CountBacklogAsync(db, ct);
         var drift = await db.JobLeases.AsNoTracking().Where(j => j.Name == JobLease.DriftCheck).Select(j => j.NextRunAt).FirstOrDefaultAsync(ct);
         var interval = options.Value.DriftCheckInterval;
         // job_leases keeps only the next run; the last one finished an interval before it.
         var last = drift is { } next && interval > TimeSpan.Zero ? next - interval : (DateTimeOffset?)null;
-        return new SyncBacklog(Count(SyncState.Pending), Count(SyncState.Error), Count(SyncState.Conflict), last, interval > TimeSpan.Zero ? drift : null);
+        return new SyncBacklog(counts.Pending, counts.Error, counts.Conflict, last, interval > TimeSpan.Zero ? drift : null);
+    }
+
+    /// <summary>The users the sync still owes work, by state: one grouped count for the status card, the gauges and the CLI.</summary>
+    public static async Task<BacklogCounts> CountBacklogAsync(MamaDbContext db, CancellationToken ct)
+    {
+        var counts = await db.KeyUsers.AsNoTracking().Where(u => u.SyncState != SyncState.Synced).GroupBy(u => u.SyncState)
+            .Select(g => new { State = g.Key, Count = g.LongCount() }).ToListAsync(ct);
+        long Count(SyncState state) => counts.Where(c => c.State == state).Sum(c => c.Count);
+        return new BacklogCounts(Count(SyncState.Pending), Count(SyncState.Error), Count(SyncState.Conflict));
     }
 
     [GeneratedRegex(@"^\s*v?(\d+\.\d+\.\d+)(?![\d])")]

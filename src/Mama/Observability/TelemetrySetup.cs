@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,14 @@ public static class TelemetrySetup
             .WithMetrics(m =>
             {
                 m.AddMeter(MamaMetrics.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation();
+                // AddMeter listens by name to every such meter in the process: where several hosts share one (tests,
+                // embedding), another host's instruments would join this host's streams and its disposal end them.
+                // Meters made by another host's IMeterFactory are dropped; meters made without one stay.
+                ((IDeferredMeterProviderBuilder)m).Configure((sp, b) =>
+                {
+                    var own = sp.GetRequiredService<IMeterFactory>();
+                    b.AddView(i => i.Meter.Scope is IMeterFactory f && !ReferenceEquals(f, own) ? MetricStreamConfiguration.Drop : null);
+                });
                 if (prometheus) m.AddPrometheusExporter();
             });
         if (otlp)

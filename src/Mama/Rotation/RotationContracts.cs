@@ -1,7 +1,8 @@
 namespace Mama.Rotation;
 
 /// <summary>The list's filters; an empty filter is every user. <c>rotation</c>: <c>in_progress</c> as on the list.</summary>
-public sealed record RotationFilter(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Rotation = null);
+/// <param name="UnavailableModels">Only users holding a model the proxy no longer serves, as the users list's <c>unavailable_models</c>.</param>
+public sealed record RotationFilter(string? Search, string? Organization, string? Model, string? Service, string? Sync, string? Rotation = null, bool? UnavailableModels = null);
 
 /// <param name="UserIds">The users to rotate; or give <paramref name="Filter"/> (not both).</param>
 /// <param name="Grace">How long the replaced key keeps working: ISO 8601 (<c>PT24H</c>), <c>hh:mm:ss</c>, or a number with s, m, h or d; <c>0</c> revokes it at once. Default <c>Mama:Rotation:DefaultGrace</c>.</param>

@@ -20,6 +20,7 @@ public sealed class RotationService(
     IDbContextFactory<MamaDbContext> dbFactory,
     KeyProtector protector,
     KeyReconciler reconciler,
+    UserService userService,
     AuditLog audit,
     IOptions<RotationOptions> options,
     Observability.MamaMetrics metrics,
@@ -43,10 +44,12 @@ public sealed class RotationService(
             if (value is not null && string.IsNullOrWhiteSpace(value)) errors[name] = ["Leave the field out rather than blank: a blank value would match every user."];
         if (errors.Count > 0) throw ProblemException.Validation(errors.ToDictionary(e => "filter." + e.Key, e => e.Value));
 
+        // 503 when the proxy's model list was never read: "holders of unavailable models" cannot be told then.
+        var known = request.Filter?.UnavailableModels == true ? await userService.KnownModelsAsync(ct) : null;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var query = ids is not null
             ? db.KeyUsers.Where(u => ids.Contains(u.UserId) && u.DeletedAt == null)
-            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync, rotating);
+            : UserService.Filtered(db, request.Filter!.Search, request.Filter.Organization, request.Filter.Model, request.Filter.Service, sync, rotating, known);
         var users = await query.AsTracking().OrderBy(u => u.Id).ToListAsync(ct);
         var targets = users.ConvertAll(u => u.UserId);
         if (ids is not null && users.Count != ids.Count)
@@ -158,18 +161,14 @@ public sealed class RotationService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var rotation = await db.KeyRotations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == rotationId, ct)
                        ?? throw ProblemException.NotFound($"No rotation '{rotationId}'.");
-        var counts = await db.KeyRotationItems.Where(i => i.RotationId == rotationId).GroupBy(i => i.State)
-            .Select(g => new { State = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.State, g => g.Count, ct);
-        int Count(string state) => counts.GetValueOrDefault(state);
+        var counts = await RotationCounts.ForAsync(db, rotationId, ct);
         var failures = await db.KeyRotationItems.AsNoTracking().Where(i => i.RotationId == rotationId && i.State == RotationItemStates.Failed)
             .OrderBy(i => i.UserId).Take(100).Select(i => new RotationFailure(i.UserId, i.State, i.Error)).ToListAsync(ct);
-        var (pending, live, revoked) = (Count(RotationItemStates.Pending), Count(RotationItemStates.Live), Count(RotationItemStates.Revoked));
-        var finished = pending == 0 && live == 0 && Count(RotationItemStates.Failed) == 0;
-        DateTimeOffset? finishedAt = finished
+        DateTimeOffset? finishedAt = counts.Finished
             ? await db.KeyRotationItems.Where(i => i.RotationId == rotationId).MaxAsync(i => i.RevokedAt ?? i.LiveAt, ct)
             : null;
         return new RotationProgress(rotation.Id, rotation.CreatedAt, rotation.CreatedBy, rotation.Trigger, rotation.Grace,
-            rotation.Total, pending, live + revoked, revoked, Count(RotationItemStates.Failed), Count(RotationItemStates.Skipped), failures, finished, finishedAt);
+            rotation.Total, counts.Pending, counts.Live + counts.Revoked, counts.Revoked, counts.Failed, counts.Skipped, failures, counts.Finished, finishedAt);
     }
 
     private TimeSpan CheckGrace(string? text)

@@ -93,7 +93,7 @@ public sealed partial class UserService
     /// Every name a key may hold that the proxy still serves: its models and access groups, and LiteLLM's special names.
     /// 503 when the proxy's list cannot be read (a list "without unavailable models" would then be a wrong answer).
     /// </summary>
-    private async Task<IReadOnlyList<string>> KnownModelsAsync(CancellationToken ct)
+    internal async Task<IReadOnlyList<string>> KnownModelsAsync(CancellationToken ct)
     {
         var list = await models.GetAsync(liteLlmOptions.Value.InlineSyncBudget, ct);
         return [.. list.Names().Concat(ModelCatalog.SpecialModels).Distinct(StringComparer.Ordinal)];

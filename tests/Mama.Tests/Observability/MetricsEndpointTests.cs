@@ -121,19 +121,9 @@ public abstract partial class MetricsEndpointTests(ObservedApp app)
     }
 }
 
-[Collection(nameof(MetricsCollection))]
 public sealed class MetricsEndpointTestsOnSqlite(ObservedSqliteApp app) : MetricsEndpointTests(app), IClassFixture<ObservedSqliteApp>;
 
-[Collection(nameof(MetricsCollection))]
 public sealed class MetricsEndpointTestsOnPostgres(ObservedPostgresApp app) : MetricsEndpointTests(app), IClassFixture<ObservedPostgresApp>;
-
-/// <summary>
-/// Scraped alone, after the parallel tests: OpenTelemetry's meter provider listens to every meter named "Mama" in the
-/// process, and another test host disposing its own meter ends the stream this host's instruments share with it (in
-/// production one process holds one host, so this is the test run's arrangement, not mama's).
-/// </summary>
-[CollectionDefinition(nameof(MetricsCollection), DisableParallelization = true)]
-public sealed class MetricsCollection;
 
 public sealed class MetricsOffTests(SqliteApp app) : IClassFixture<SqliteApp>
 {

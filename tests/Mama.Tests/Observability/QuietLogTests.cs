@@ -83,7 +83,8 @@ public abstract partial class QuietLogTests(ObservedApp app)
                 await using var db = app.NewDbContext();
                 return await db.KeyUsers.AnyAsync(u => u.UserId == id && u.SyncState == SyncState.Error && u.SyncAttempts >= 3);
             }, "the user is in error and the reconciler retried it");
-            await MamaApp.EventuallyAsync(async () => ErrorGauge().IsMatch(await app.ScrapeAsync()), "the sync gauge counts the user in error");
+            // The reconciler refreshes the gauge's counts at most every 30 s.
+            await MamaApp.EventuallyAsync(async () => ErrorGauge().IsMatch(await app.ScrapeAsync()), "the sync gauge counts the user in error", TimeSpan.FromSeconds(60));
         }
         finally
         {

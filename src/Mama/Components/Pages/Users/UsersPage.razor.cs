@@ -209,10 +209,10 @@ public sealed partial class UsersPage
     private async Task RotateSelectedAsync()
     {
         var parameters = new DialogParameters<RotateKeysDialog>();
-        // A rotation's filter knows no "unavailable models": then the matching users go by ID.
-        if (allMatching && !unavailableOnly) parameters.Add(d => d.Filter, new RotationFilter(Given(search), Given(organization), Given(model), Given(service), sync, rotatingOnly ? UserService.RotationInProgress : null));
-        else if (allMatching && await AllMatchingAsync() is { Count: > 0 } matching) parameters.Add(d => d.UserIds, matching.Select(u => u.UserId).ToList());
-        else if (!allMatching && selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
+        if (allMatching)
+            parameters.Add(d => d.Filter, new RotationFilter(Given(search), Given(organization), Given(model), Given(service), sync,
+                rotatingOnly ? UserService.RotationInProgress : null, unavailableOnly ? true : null));
+        else if (selected.Count > 0) parameters.Add(d => d.UserIds, selected.Keys.ToList());
         else return;
         var dialog = await Dialogs.ShowAsync<RotateKeysDialog>(L["RotateKeys"], parameters,
             await DialogOptionsAsync(MaxWidth.Small, backdropClick: false));
