@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using Mama.Admins;
 using Mama.Audit;
 using Mama.Data;
@@ -13,8 +12,6 @@ public static class AdminCommands
 {
     /// <summary>Who the audit log names for a change made at the console (not an admin, not an API client).</summary>
     public static readonly Actor CliActor = new("system:cli", null, null);
-
-    private const string PasswordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
     public static Command Create(IServiceProvider services) =>
         new("admin", "Admin accounts from the console: reset a password (break glass), list the accounts.") { ResetPassword(services), List(services) };
@@ -31,7 +28,7 @@ public static class AdminCommands
         command.SetAction((parsed, ct) => MamaCli.ReportingProblemsAsync(async () =>
         {
             var name = parsed.GetValue(username)!;
-            var password = RandomNumberGenerator.GetString(PasswordAlphabet, 20);
+            var password = PasswordRules.NewOneTimePassword();
             await using var scope = services.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<AdminService>().ResetPasswordAsync(name, password, CliActor, ct);
             // Standard output only, never the logging pipeline: the password exists on this console and nowhere else.
