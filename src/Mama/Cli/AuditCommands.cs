@@ -35,7 +35,7 @@ public static partial class AuditCommands
             var exportFormat = parsed.GetValue(format) == "csv" ? AuditExportFormat.Csv : AuditExportFormat.Jsonl;
             var path = parsed.GetValue(output);
             var count = await OutputFile.WriteAsync(path, secret: false, (stream, commit) =>
-                export.WriteAsync(stream, parsed.GetValue(from), parsed.GetValue(to), exportFormat, AdminCommands.CliActor, commit, ct));
+                export.WriteAsync(stream, parsed.GetValue(from), parsed.GetValue(to), exportFormat, Actor.Cli, commit, ct));
             // The data owns standard output; the summary goes to standard error unless the data went to a file.
             var summary = $"Exported {count} audit event(s).";
             if (string.IsNullOrEmpty(path)) await Console.Error.WriteLineAsync(summary);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mama.Audit;
 using Mama.Users;
 
 namespace Mama.Cli;
@@ -29,7 +30,7 @@ public static class UsersCommands
             // The file is opened first: a first batch is audited as read only once there is somewhere to write it.
             var sent = await OutputFile.WriteAsync(path, secret: keys, async (stream, commit) =>
             {
-                var export = await services.GetRequiredService<UserService>().StartExportAsync(query, AdminCommands.CliActor, ct);
+                var export = await services.GetRequiredService<UserService>().StartExportAsync(query, Actor.Cli, ct);
                 await new UserExportResult(export).WriteToAsync(stream, commit, ct);
                 return export.RowsSent;
             });
