@@ -19,6 +19,7 @@ public sealed partial class AdminService(
     TimeProvider clock,
     ILogger<AdminService> logger)
 {
+    public const string LoginAction = "auth.login";
     private const string InvalidCredentials = "Invalid username or password.";
 
     /// <summary>
@@ -38,7 +39,7 @@ public sealed partial class AdminService(
         // The attempt is counted whether or not the client stays for the answer, so its event is written regardless too.
         if (!attempt.MayProceed)
         {
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Denied, 423, Detail: about, Reason: "locked out"), CancellationToken.None);
+            await audit.WriteAsync(new AuditEntry(who, LoginAction, AuditResult.Denied, 423, Detail: about, Reason: "locked out"), CancellationToken.None);
             throw LockedOut(attempt);
         }
 
@@ -48,7 +49,7 @@ public sealed partial class AdminService(
         if (account is null || !await accounts.CheckPasswordAsync(account, password!))
         {
             var reason = (account is null ? "unknown username" : "wrong password") + (attempt.LocksOnFailure ? "; now locked" : "");
-            await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Failure, 401, Detail: about, Reason: reason), CancellationToken.None);
+            await audit.WriteAsync(new AuditEntry(who, LoginAction, AuditResult.Failure, 401, Detail: about, Reason: reason), CancellationToken.None);
             throw ProblemException.Unauthorized(InvalidCredentials);
         }
 
@@ -59,7 +60,7 @@ public sealed partial class AdminService(
             account.MustChangePassword = true;
             await accounts.UpdateAsync(account);
         }
-        await audit.WriteAsync(new AuditEntry(who, "auth.login", AuditResult.Success, 200), ct);
+        await audit.WriteAsync(new AuditEntry(who, LoginAction, AuditResult.Success, 200), ct);
         return new SignedInAdmin(account!, await RoleOfAsync(account!));
     }
 
@@ -128,6 +129,17 @@ public sealed partial class AdminService(
         return new AdminListResponse(all.Select(a => new AdminResponse(
             a.UserName!, superAdmins.Contains(a.Id) ? Roles.SuperAdmin : Roles.Admin, a.MustChangePassword,
             a.CreatedAt, a.CreatedBy, locked.Contains(hashes[a.Id]))).ToList());
+    }
+
+    /// <summary>From the audit log, in one query: the newest successful sign-in of each name that has one.</summary>
+    public async Task<Dictionary<string, DateTimeOffset>> LastSignInsAsync(IReadOnlyCollection<string> usernames, CancellationToken ct = default)
+    {
+        var found = await db.AuditEvents.AsNoTracking()
+            .Where(e => usernames.Contains(e.Actor) && e.Action == LoginAction && e.Result == AuditResult.Success)
+            .GroupBy(e => e.Actor)
+            .Select(g => new { Actor = g.Key, At = g.Max(e => e.At) })
+            .ToListAsync(ct);
+        return found.ToDictionary(f => f.Actor, f => f.At);
     }
 
     public async Task<AdminResponse> CreateAsync(CreateAdminRequest request, Actor actor, CancellationToken ct = default)

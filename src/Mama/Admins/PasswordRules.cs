@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 
 namespace Mama.Admins;
@@ -7,6 +8,10 @@ public sealed class PasswordRules : IPasswordValidator<AdminAccount>
 {
     public const int MinLength = 10;
     public const string DefaultPassword = "admin";
+
+    /// <summary>A random password for someone else to sign in with once: 20 characters without look-alikes (no l, o, 0, 1).</summary>
+    public static string NewOneTimePassword() =>
+        RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20);
 
     public Task<IdentityResult> ValidateAsync(UserManager<AdminAccount> manager, AdminAccount user, string? password)
     {

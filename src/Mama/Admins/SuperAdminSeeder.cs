@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Mama.Audit;
 using Mama.Data;
 using Microsoft.AspNetCore.Identity;
@@ -42,7 +41,7 @@ public sealed class SuperAdminSeeder(
         var configured = configuration["Mama:BootstrapAdminPassword"];
         var printed = string.IsNullOrEmpty(configured) && !environment.IsDevelopment();
         var password = !string.IsNullOrEmpty(configured) ? configured
-            : printed ? RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20)
+            : printed ? PasswordRules.NewOneTimePassword()
             : PasswordRules.DefaultPassword;
         var account = new AdminAccount
         {

@@ -8,6 +8,9 @@ public sealed record Actor(string Name, string? Ip, string? TraceId)
 {
     public static Actor System { get; } = new("system", null, null);
 
+    /// <summary>A change made at the console (not an admin, not an API client).</summary>
+    public static Actor Cli { get; } = new("system:cli", null, null);
+
     /// <summary>The prefix of an API client's name (<c>api:&lt;name&gt;</c>); admin usernames cannot hold a ':'.</summary>
     public const string ApiClientPrefix = "api:";
 

@@ -28,26 +28,20 @@ public static class AuditCsv
         }
     }
 
-    public static void AppendRow(StringBuilder csv, AuditItem e) => csv.Append(Row(e));
-
-    /// <summary>One event as a CSV line, CRLF included.</summary>
-    public static string Row(AuditItem e)
+    /// <summary>One event as a CSV line, CRLF included, appended field by field.</summary>
+    public static void AppendRow(StringBuilder csv, AuditItem e)
     {
-        string[] fields =
-        [
-            e.Id.ToString(CultureInfo.InvariantCulture),
-            e.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
-            e.Actor,
-            e.Action,
-            string.Join(';', e.UserIds), // user IDs may hold spaces, never ';'
-            e.Result,
-            e.StatusCode.ToString(CultureInfo.InvariantCulture),
-            e.Reason ?? "",
-            e.Ip ?? "",
-            e.TraceId ?? "",
-            e.Detail.GetRawText(),
-        ];
-        return string.Join(',', fields.Select(Field)) + "\r\n";
+        csv.Append(e.Id.ToString(CultureInfo.InvariantCulture)).Append(',')
+            .Append(e.At.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)).Append(',')
+            .Append(Field(e.Actor)).Append(',')
+            .Append(Field(e.Action)).Append(',')
+            .Append(Field(string.Join(';', e.UserIds))).Append(',') // user IDs may hold spaces, never ';'
+            .Append(Field(e.Result)).Append(',')
+            .Append(e.StatusCode.ToString(CultureInfo.InvariantCulture)).Append(',')
+            .Append(Field(e.Reason ?? "")).Append(',')
+            .Append(Field(e.Ip ?? "")).Append(',')
+            .Append(Field(e.TraceId ?? "")).Append(',')
+            .Append(Field(e.Detail.GetRawText())).Append("\r\n");
     }
 
     public static string Field(string value) => Components.Shared.Csv.Field(value);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -29,14 +30,27 @@ public sealed class AuditExport(AuditQueries queries, AuditLog audit)
         var formatName = format == AuditExportFormat.Csv ? "csv" : "jsonl";
         try
         {
-            await using (var text = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024, leaveOpen: true))
+            // One buffer and one writer for the whole export, each emptied after every page.
+            var csv = new StringBuilder();
+            var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+            await using var json = new Utf8JsonWriter(buffer, JsonOptions);
+            if (format == AuditExportFormat.Csv) await output.WriteAsync(Encoding.UTF8.GetBytes("\uFEFF" + AuditCsv.Header + "\r\n"), ct);
+            await foreach (var page in queries.StreamPagesAsync(from, to, ct))
             {
-                if (format == AuditExportFormat.Csv) await text.WriteAsync("\uFEFF" + AuditCsv.Header + "\r\n");
-                await foreach (var item in queries.StreamAsync(from, to, ct))
+                if (format == AuditExportFormat.Csv)
                 {
-                    await text.WriteAsync(format == AuditExportFormat.Csv ? AuditCsv.Row(item) : JsonLine(item));
-                    count++;
+                    csv.Clear();
+                    foreach (var item in page) AuditCsv.AppendRow(csv, item);
+                    await output.WriteAsync(Encoding.UTF8.GetBytes(csv.ToString()), ct);
                 }
+                else
+                {
+                    buffer.ResetWrittenCount();
+                    foreach (var item in page) WriteJsonLine(json, buffer, item);
+                    await output.WriteAsync(buffer.WrittenMemory, ct);
+                }
+                await output.FlushAsync(ct);
+                count += page.Count;
             }
             await beforeAudit();
             complete = true;
@@ -59,29 +73,27 @@ public sealed class AuditExport(AuditQueries queries, AuditLog audit)
         catch (AuditUnavailableException) { } // the export's own failure is what gets reported
     }
 
-    private static string JsonLine(AuditItem e)
+    private static void WriteJsonLine(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, AuditItem e)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("id", e.Id);
-            json.WriteString("time", Time(e.At));
-            json.WriteString("actor", e.Actor);
-            json.WriteString("action", e.Action);
-            json.WriteStartArray("user_ids");
-            foreach (var id in e.UserIds) json.WriteStringValue(id);
-            json.WriteEndArray();
-            json.WriteString("result", e.Result);
-            json.WriteNumber("status_code", e.StatusCode);
-            json.WriteString("reason", e.Reason);
-            json.WriteString("client_ip", e.Ip);
-            json.WriteString("trace_id", e.TraceId);
-            json.WritePropertyName("detail");
-            e.Detail.WriteTo(json);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) + "\n";
+        json.WriteStartObject();
+        json.WriteNumber("id", e.Id);
+        json.WriteString("time", Time(e.At));
+        json.WriteString("actor", e.Actor);
+        json.WriteString("action", e.Action);
+        json.WriteStartArray("user_ids");
+        foreach (var id in e.UserIds) json.WriteStringValue(id);
+        json.WriteEndArray();
+        json.WriteString("result", e.Result);
+        json.WriteNumber("status_code", e.StatusCode);
+        json.WriteString("reason", e.Reason);
+        json.WriteString("client_ip", e.Ip);
+        json.WriteString("trace_id", e.TraceId);
+        json.WritePropertyName("detail");
+        e.Detail.WriteTo(json);
+        json.WriteEndObject();
+        json.Flush();
+        buffer.Write("\n"u8);
+        json.Reset();
     }
 
     private static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);

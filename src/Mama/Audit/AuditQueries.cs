@@ -52,7 +52,7 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
     /// Every event from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), oldest first, a page at a
     /// time by id (keyset), pinned to the newest id at the start so events written meanwhile never join the range.
     /// </summary>
-    public async IAsyncEnumerable<AuditItem> StreamAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<IReadOnlyList<AuditItem>> StreamPagesAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
     {
         long? asOf;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
@@ -66,7 +66,7 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
                 rows = await db.AuditEvents.AsNoTracking()
                     .Where(e => e.Id > after && e.Id <= asOf && e.At >= from && e.At < to)
                     .OrderBy(e => e.Id).Take(MaxPageSize).ToListAsync(ct);
-            foreach (var row in rows) yield return ToItem(row);
+            if (rows.Count > 0) yield return rows.Select(ToItem).ToList();
             if (rows.Count < MaxPageSize) yield break;
             after = rows[^1].Id;
         }

@@ -1,21 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using Mama.Admins;
 using Mama.Audit;
-using Mama.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace Mama.Cli;
 
 /// <summary><c>admin reset-password &lt;username&gt;</c> and <c>admin list</c>: what an operator with shell access can do when no super admin can sign in.</summary>
 public static class AdminCommands
 {
-    /// <summary>Who the audit log names for a change made at the console (not an admin, not an API client).</summary>
-    public static readonly Actor CliActor = new("system:cli", null, null);
-
-    private const string PasswordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-
     public static Command Create(IServiceProvider services) =>
         new("admin", "Admin accounts from the console: reset a password (break glass), list the accounts.") { ResetPassword(services), List(services) };
 
@@ -31,9 +23,9 @@ public static class AdminCommands
         command.SetAction((parsed, ct) => MamaCli.ReportingProblemsAsync(async () =>
         {
             var name = parsed.GetValue(username)!;
-            var password = RandomNumberGenerator.GetString(PasswordAlphabet, 20);
+            var password = PasswordRules.NewOneTimePassword();
             await using var scope = services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<AdminService>().ResetPasswordAsync(name, password, CliActor, ct);
+            await scope.ServiceProvider.GetRequiredService<AdminService>().ResetPasswordAsync(name, password, Actor.Cli, ct);
             // Standard output only, never the logging pipeline: the password exists on this console and nowhere else.
             Console.Out.WriteLine($"""
                 The password of '{name}' was reset; the account is unlocked and its sessions ended. One-time password (shown once):
@@ -53,8 +45,9 @@ public static class AdminCommands
         command.SetAction((_, ct) => MamaCli.ReportingProblemsAsync(async () =>
         {
             await using var scope = services.CreateAsyncScope();
-            var admins = (await scope.ServiceProvider.GetRequiredService<AdminService>().ListAsync(ct)).Items;
-            var lastSignIns = await LastSignInsAsync(scope.ServiceProvider.GetRequiredService<MamaDbContext>(), admins.Select(a => a.Username), ct);
+            var service = scope.ServiceProvider.GetRequiredService<AdminService>();
+            var admins = (await service.ListAsync(ct)).Items;
+            var lastSignIns = await service.LastSignInsAsync(admins.Select(a => a.Username).ToList(), ct);
             string[][] rows =
             [
                 ["USERNAME", "ROLE", "LOCKED", "MUST CHANGE", "LAST SIGN-IN (UTC)"],
@@ -73,18 +66,4 @@ public static class AdminCommands
     }
 
     private static string YesNo(bool value) => value ? "yes" : "no";
-
-    /// <summary>From the audit log: the newest successful sign-in of each name (by id, which follows commit order on both databases).</summary>
-    private static async Task<Dictionary<string, DateTimeOffset>> LastSignInsAsync(MamaDbContext db, IEnumerable<string> usernames, CancellationToken ct)
-    {
-        var found = new Dictionary<string, DateTimeOffset>();
-        foreach (var name in usernames)
-        {
-            var at = await db.AuditEvents.AsNoTracking()
-                .Where(e => e.Actor == name && e.Action == "auth.login" && e.Result == AuditResult.Success)
-                .OrderByDescending(e => e.Id).Select(e => (DateTimeOffset?)e.At).FirstOrDefaultAsync(ct);
-            if (at is { } value) found[name] = value;
-        }
-        return found;
-    }
 }

@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace Mama.Cli;
 
 /// <summary>
@@ -6,6 +8,16 @@ namespace Mama.Cli;
 /// </summary>
 public static class OutputFile
 {
+    public static Option<string?> Option() =>
+        new("--output") { Description = "Write to this file (it appears whole, or not at all) instead of standard output." };
+
+    /// <summary>The data owns standard output: the summary goes to standard error, unless the data went to a file.</summary>
+    public static async Task ReportAsync(string? path, string summary)
+    {
+        if (string.IsNullOrEmpty(path)) await Console.Error.WriteLineAsync(summary);
+        else await Console.Out.WriteLineAsync($"{summary} Written to {Path.GetFullPath(path)}.");
+    }
+
     public static async Task<T> WriteAsync<T>(string? path, bool secret, Func<Stream, Func<Task>, Task<T>> write)
     {
         if (string.IsNullOrEmpty(path))

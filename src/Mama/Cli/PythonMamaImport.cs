@@ -37,7 +37,6 @@ public sealed partial class PythonMamaImport(
     public const string ImportedBy = "import:python-mama";
     public const string TracePrefix = "python-mama:event_logs:";
     public const int BatchSize = ImportedUserWriter.BatchSize;
-    public static Actor CliActor => AdminCommands.CliActor;
 
     public async Task<int> RunAsync(PythonMamaImportOptions options, TextWriter output, CancellationToken ct)
     {
@@ -104,7 +103,7 @@ public sealed partial class PythonMamaImport(
 
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            audit.Stage(db, new AuditEntry(CliActor, "import.python_mama",
+            audit.Stage(db, new AuditEntry(Actor.Cli, "import.python_mama",
                 conflicts.Count > 0 && options.OnConflict == OnConflict.Fail ? AuditResult.Failure : AuditResult.Success, 0,
                 Detail: new { users = counts.Users, admins = counts.Admins, event_logs = counts.Events, on_conflict = options.OnConflict.ToString().ToLowerInvariant(), legacy_api_client = legacy }));
             await db.SaveChangesAsync(ct);
@@ -127,7 +126,7 @@ public sealed partial class PythonMamaImport(
     {
         try
         {
-            var outcome = await apiClients.RegisterExistingTokenAsync(LegacyClientName, "python-mama", options.LegacyScope, options.LegacyApiKey!, CliActor, ct, options.DryRun);
+            var outcome = await apiClients.RegisterExistingTokenAsync(LegacyClientName, "python-mama", options.LegacyScope, options.LegacyApiKey!, Actor.Cli, ct, options.DryRun);
             await output.WriteLineAsync(outcome == ExistingTokenOutcome.Created
                 ? (options.DryRun ? "Would register" : "Registered") + $" the API client '{LegacyClientName}' (scope {ApiClientService.ScopeName(options.LegacyScope)}): the old x-api-key works on mama."
                 : $"The API client '{LegacyClientName}' already holds this key: skipped.");

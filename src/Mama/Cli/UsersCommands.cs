@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mama.Audit;
 using Mama.Users;
 
 namespace Mama.Cli;
@@ -15,7 +16,7 @@ public static class UsersCommands
         format.AcceptOnlyFromAmong("csv", "jsonl");
         var includeKeys = new Option<bool>("--include-keys") { Description = "Add each user's key: audited as a key disclosure of every user; a file is then readable by its owner only." };
         var search = new Option<string?>("--search") { Description = "Only users whose ID, organisation or extra info holds this text (as the users list's search)." };
-        var output = new Option<string?>("--output") { Description = "Write to this file (it appears whole, or not at all) instead of standard output." };
+        var output = OutputFile.Option();
         var command = new Command("export",
             "Write every user as GET /api/v1/users/export does (same rows, batches audited as user.read or user.read_key, then user.export), by system:cli.")
         {
@@ -29,13 +30,11 @@ public static class UsersCommands
             // The file is opened first: a first batch is audited as read only once there is somewhere to write it.
             var sent = await OutputFile.WriteAsync(path, secret: keys, async (stream, commit) =>
             {
-                var export = await services.GetRequiredService<UserService>().StartExportAsync(query, AdminCommands.CliActor, ct);
+                var export = await services.GetRequiredService<UserService>().StartExportAsync(query, Actor.Cli, ct);
                 await new UserExportResult(export).WriteToAsync(stream, commit, ct);
                 return export.RowsSent;
             });
-            var summary = $"Exported {sent} user(s){(keys ? " with their keys" : "")}.";
-            if (string.IsNullOrEmpty(path)) await Console.Error.WriteLineAsync(summary);
-            else Console.Out.WriteLine($"{summary} Written to {Path.GetFullPath(path)}.");
+            await OutputFile.ReportAsync(path, $"Exported {sent} user(s){(keys ? " with their keys" : "")}.");
             return 0;
         }));
         return command;

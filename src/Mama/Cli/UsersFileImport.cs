@@ -61,7 +61,7 @@ public sealed class UsersFileImport(IDbContextFactory<MamaDbContext> dbFactory, 
         var failed = conflicts.Count > 0 && options.OnConflict == OnConflict.Fail;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            audit.Stage(db, new AuditEntry(PythonMamaImport.CliActor, "import.users", failed ? AuditResult.Failure : AuditResult.Success, 0,
+            audit.Stage(db, new AuditEntry(Actor.Cli, "import.users", failed ? AuditResult.Failure : AuditResult.Success, 0,
                 Detail: new { format = jsonLines ? "jsonl" : "csv", users = counts, new_keys = file.NewKeys.Count, on_conflict = options.OnConflict.ToString().ToLowerInvariant() }));
             await db.SaveChangesAsync(ct);
         }
