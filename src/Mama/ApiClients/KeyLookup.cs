@@ -118,13 +118,14 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
-        metrics.LookupAnswered(ids.Count, users.Count, denied.Count);
         // A batch answers 200 whatever each ID's fate; a single key answers the problem of its one ID.
         var status = single && users.Count == 0 ? SingleProblem(response, ids.Count > 0 ? ids[0] : "", legacy).Status : 200;
         var result = users.Count > 0 || (status == 200 && denied.Count == 0 && failed.Count == 0) ? AuditResult.Success
             : denied.Count > 0 ? AuditResult.Denied : AuditResult.Failure;
         await audit.WriteAsync(new AuditEntry(actor, "key.lookup", result, status, ids,
             new LookupDetail(users.ConvertAll(u => u.UserId), notFound, denied, failed.ConvertAll(f => f.UserId), notLive, legacy ? invalid : null)), ct);
+        // Counted once audited: a lookup whose audit failed answered 503 and returned no key.
+        metrics.LookupAnswered(ids.Count, users.Count, denied.Count);
         return response;
     }
 

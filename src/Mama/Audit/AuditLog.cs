@@ -94,6 +94,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             if (pending.TryAbandon())
             {
                 if (ct.IsCancellationRequested) throw new OperationCanceledException(ct);
+                _metrics.AuditFailed(1); // never written: the writer skips or rolls back an abandoned event
                 throw new AuditUnavailableException("Writing the audit event timed out.", e);
             }
             // The writer took it for the commit in progress: the outcome of that commit is the answer.
@@ -131,10 +132,11 @@ public sealed partial class AuditLog : IAsyncDisposable
                 Interlocked.Exchange(ref _batchStartedAt, started);
                 try
                 {
+                    int committed;
                     try
                     {
                         writer ??= AuditBatchWriter.Open(_dbFactory, !_unchained);
-                        WriteClaimed(writer, batch);
+                        committed = WriteClaimed(writer, batch);
                     }
                     catch (DbException e) when (e.IsTransient && !batch.Any(p => p.IsClaimed))
                     {
@@ -143,9 +145,10 @@ public sealed partial class AuditLog : IAsyncDisposable
                         _logger.LogWarning(e, "Writing audit events failed transiently; retrying on a new connection");
                         writer?.Dispose();
                         writer = AuditBatchWriter.Open(_dbFactory, !_unchained);
-                        WriteClaimed(writer, batch);
+                        committed = WriteClaimed(writer, batch);
                     }
-                    _metrics.AuditCommitted(batch.Count, _clock.GetElapsedTime(started));
+                    // Events abandoned meanwhile were rolled back, and counted as failed by their waiters.
+                    if (committed > 0) _metrics.AuditCommitted(committed, _clock.GetElapsedTime(started));
                     _lastBatchFailed = false;
                     _refusedSinceLastBatch = false;
                 }
@@ -155,9 +158,12 @@ public sealed partial class AuditLog : IAsyncDisposable
                     writer?.Dispose();
                     writer = null;
                     _lastBatchFailed = true;
-                    _metrics.AuditFailed(batch.Count);
+                    // Each failed event is counted once: here if the writer holds it (claimed now, so its waiter can no
+                    // longer abandon it), else by the waiter that abandoned it.
+                    var failed = batch.Where(p => p.IsClaimed || p.TryClaim()).ToList();
+                    _metrics.AuditFailed(failed.Count);
                     _logger.LogError(e, "Writing {Count} audit events failed", batch.Count);
-                    foreach (var p in batch.Where(p => !p.IsAbandoned)) p.Done.TrySetException(new AuditUnavailableException(inner: e));
+                    foreach (var p in failed) p.Done.TrySetException(new AuditUnavailableException(inner: e));
                 }
                 finally
                 {
@@ -177,7 +183,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// so an event either commits and its waiter answers with it, or is abandoned and never commits. If some were
     /// abandoned while the inserts waited, the transaction is rolled back and the claimed ones written again.
     /// </summary>
-    private static void WriteClaimed(AuditBatchWriter writer, List<PendingWrite> batch)
+    private static int WriteClaimed(AuditBatchWriter writer, List<PendingWrite> batch)
     {
         var claimed = new List<PendingWrite>(batch.Count);
         writer.Write(batch.ConvertAll(p => p.Event), () =>
@@ -188,6 +194,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         });
         if (claimed.Count > 0 && claimed.Count < batch.Count) writer.Write(claimed.ConvertAll(p => p.Event), () => true);
         foreach (var p in claimed) p.Done.TrySetResult();
+        return claimed.Count;
     }
 
     private AuditEvent ToEvent(AuditEntry entry) => new()

@@ -25,7 +25,7 @@ public static partial class AuditCommands
                 Console.Error.WriteLine($"… {walked:N0} events checked");
                 next = (walked / ProgressEvery + 1) * ProgressEvery;
             });
-            var result = await services.GetRequiredService<AuditVerification>().RunAsync(AdminCommands.CliActor, progress, ct);
+            var result = await services.GetRequiredService<AuditVerification>().RunAsync(Actor.Cli, progress, ct);
             var scope = $"{result.Checked:N0} events (seq {result.FromSeq + 1}–{result.HeadSeq}), signed through seq {result.SignedThroughSeq} by {result.Checkpoints} checkpoint(s)";
             if (result.Problem is not { } problem)
             {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Data.Common;
+using System.Runtime.InteropServices;
 using Mama.ApiClients;
 using Mama.Audit;
 using Mama.Data;
@@ -76,10 +77,23 @@ public sealed class MamaCli
             await Console.Error.WriteLineAsync($"Usage: see `{string.Join(' ', [.. path, "--help"])}`.");
             return UsageError;
         }
+        // SIGTERM (docker stop, systemd, timeout) and Ctrl+C cancel the verb rather than kill the process: its finally
+        // blocks then remove a partial output file (keys included) and audit how far it got. Registered here, not by
+        // System.CommandLine (its handler is off by default in 2.0.0, and starts only once the action first yields,
+        // which on SQLite may be never). A second signal ends the process at once.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        void Stop(PosixSignalContext context)
+        {
+            if (stop.IsCancellationRequested) return;
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         // status reports pending migrations rather than applying them, and help needs no database at all.
         var migrates = parsed.Action is not HelpAction && parsed.CommandResult.Command.Name != "status";
-        if (migrates && await ReportingProblemsAsync(async () => { await DatabaseSetup.MigrateAsync(services, ct); return 0; }) != 0) return Failure;
-        return await parsed.InvokeAsync(cancellationToken: ct);
+        if (migrates && await ReportingProblemsAsync(async () => { await DatabaseSetup.MigrateAsync(services, stop.Token); return 0; }) != 0) return Failure;
+        return await parsed.InvokeAsync(cancellationToken: stop.Token);
     }
 
     /// <summary>An expected failure (unknown admin, unreachable database) is one line on stderr and exit code 1, never a stack trace.</summary>
@@ -97,6 +111,10 @@ public sealed class MamaCli
         catch (AuditUnavailableException e)
         {
             await Console.Error.WriteLineAsync("mama: " + e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("mama: interrupted.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

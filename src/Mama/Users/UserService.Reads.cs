@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.RegularExpressions;
 using Mama.Audit;
 using Mama.Data;
@@ -187,9 +188,14 @@ public sealed partial class UserService
         return users;
     }
 
-    private static IQueryable<User> OrganizationLike(MamaDbContext db, IQueryable<User> users, string pattern) => db.Database.IsNpgsql()
-        ? users.Where(u => EF.Functions.ILike(u.Organization, pattern, @"\"))
-        : users.Where(u => EF.Functions.Like(u.Organization, pattern, @"\"));
+    /// <summary>NFC, as search and user IDs: Hangul typed on macOS or pasted from a file may arrive decomposed.</summary>
+    private static IQueryable<User> OrganizationLike(MamaDbContext db, IQueryable<User> users, string pattern)
+    {
+        pattern = pattern.Normalize(NormalizationForm.FormC);
+        return db.Database.IsNpgsql()
+            ? users.Where(u => EF.Functions.ILike(u.Organization, pattern, @"\"))
+            : users.Where(u => EF.Functions.Like(u.Organization, pattern, @"\"));
+    }
 
     /// <summary>A user as the API shows it: the key as a preview only.</summary>
     public static UserResponse ToResponse(User u) => new(
