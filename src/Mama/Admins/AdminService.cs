@@ -162,8 +162,10 @@ public sealed partial class AdminService(
         };
         await ValidateNewPasswordAsync(account, request.Password!, "password", actor, "admin.create", ct);
 
-        await db.InTransactionAsync(async _ =>
+        await db.InTransactionAsync(async token =>
         {
+            // The role row before the audit chain's head, in the order a delete takes them: no deadlock between the two.
+            await LockSuperAdminRoleAsync(token);
             await SaveAuditedAsync(new AuditEntry(actor, "admin.create", AuditResult.Success, 201, Detail: new { username, role }),
                 () => accounts.CreateAsync(account, request.Password!));
             Check(await accounts.AddToRoleAsync(account, role));

@@ -62,8 +62,10 @@ public sealed record AuditItem(
     string? Ip,
     string? TraceId);
 
-/// <summary>A checkpoint as exported: everything needed to check it later against the chain, with the signing key.</summary>
-public sealed record AuditCheckpointView(long Seq, string Hash, DateTimeOffset At, string KeyId, string Signature)
+/// <summary>A checkpoint as exported: everything needed to check the chain against it later (with the signing key).</summary>
+public sealed record AuditCheckpointView(long Seq, string Hash, DateTimeOffset At, string KeyId, string Signature, string PrevSignature)
 {
-    public static AuditCheckpointView Of(AuditCheckpoint c) => new(c.Seq, c.Hash, c.At, c.KeyId, c.Signature);
+    public static AuditCheckpointView Of(AuditCheckpoint c) => new(c.Seq, c.Hash, c.At, c.KeyId, c.Signature, c.PrevSignature);
+
+    public AuditCheckpoint ToCheckpoint() => new() { Seq = Seq, Hash = Hash, At = At, KeyId = KeyId, Signature = Signature, PrevSignature = PrevSignature ?? "" };
 }

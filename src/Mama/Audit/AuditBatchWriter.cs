@@ -151,7 +151,11 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
             }
             await using (var tx = await db.Database.BeginTransactionAsync(ct))
             {
-                await db.Database.ExecuteSqlRawAsync("""SET LOCAL lock_timeout = '1s'; LOCK TABLE "audit_events" IN ROW EXCLUSIVE MODE""", ct);
+                // The table, and the chain's head row that every batch locks first (a stuck holder of it stalls all writes).
+                await db.Database.ExecuteSqlRawAsync("""
+                    SET LOCAL lock_timeout = '1s'; LOCK TABLE "audit_events" IN ROW EXCLUSIVE MODE;
+                    SELECT 1 FROM "audit_chain" WHERE "Id" = 1 FOR UPDATE
+                    """, ct);
                 await tx.RollbackAsync(ct);
             }
             return true;

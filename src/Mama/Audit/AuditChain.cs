@@ -54,30 +54,15 @@ public static class AuditChain
     public static DateTimeOffset Truncate(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % 10, TimeSpan.Zero);
 
     /// <summary>SHA-256 of <paramref name="prevHash"/> (its hex text, UTF-8) followed by the event's canonical JSON.</summary>
-    public static string HashOf(string prevHash, AuditEvent e)
+    public static string HashOf(string prevHash, AuditEvent e) => HashOf(prevHash, ChainContent.Of(e));
+
+    public static string HashOf(string prevHash, in ChainContent content)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(System.Text.Encoding.UTF8.GetBytes(prevHash));
         using (var json = new Utf8JsonWriter(buffer))
-            WriteCanonical(json, e);
+            content.WriteCanonical(json);
         return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
-    }
-
-    /// <summary>Every stored field but the id and the chain's own, in a fixed order, as stored (Detail as its text).</summary>
-    private static void WriteCanonical(Utf8JsonWriter json, AuditEvent e)
-    {
-        json.WriteStartObject();
-        json.WriteString("at", e.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
-        json.WriteString("actor", e.Actor);
-        json.WriteString("action", e.Action);
-        json.WriteString("user_ids", e.UserIds);
-        json.WriteString("detail", e.Detail);
-        json.WriteString("result", e.Result.ToString());
-        json.WriteNumber("status_code", e.StatusCode);
-        json.WriteString("reason", e.Reason);
-        json.WriteString("ip", e.Ip);
-        json.WriteString("trace_id", e.TraceId);
-        json.WriteEndObject();
     }
 
     /// <summary>Locks the head for <paramref name="tx"/> (held until it ends) and reads it.</summary>
@@ -128,5 +113,33 @@ public static class AuditChain
         parameter.ParameterName = name;
         parameter.Value = value;
         command.Parameters.Add(parameter);
+    }
+}
+
+/// <summary>
+/// What an event's hash covers: every stored field but the id and the chain's own, as stored (the result as its text,
+/// so a verifier reading raw rows hashes exactly what is in the table).
+/// </summary>
+public readonly record struct ChainContent(
+    DateTimeOffset At, string Actor, string Action, string UserIds, string Detail, string Result, int StatusCode, string? Reason, string? Ip, string? TraceId)
+{
+    public static ChainContent Of(AuditEvent e) =>
+        new(e.At, e.Actor, e.Action, e.UserIds, e.Detail, e.Result.ToString(), e.StatusCode, e.Reason, e.Ip, e.TraceId);
+
+    /// <summary>A fixed order, the time to the microsecond in UTC.</summary>
+    public void WriteCanonical(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("at", At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+        json.WriteString("actor", Actor);
+        json.WriteString("action", Action);
+        json.WriteString("user_ids", UserIds);
+        json.WriteString("detail", Detail);
+        json.WriteString("result", Result);
+        json.WriteNumber("status_code", StatusCode);
+        json.WriteString("reason", Reason);
+        json.WriteString("ip", Ip);
+        json.WriteString("trace_id", TraceId);
+        json.WriteEndObject();
     }
 }

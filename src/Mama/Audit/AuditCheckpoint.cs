@@ -14,8 +14,10 @@ public sealed class AuditCheckpoint
     public DateTimeOffset At { get; set; }
     /// <summary>The id of the encryption key the signing key was derived from (see <see cref="KeyProtector.CurrentKeyId"/>).</summary>
     public required string KeyId { get; set; }
-    /// <summary>HMAC-SHA256, hex, of seq, hash and time (see <see cref="AuditCheckpointSigner"/>).</summary>
+    /// <summary>HMAC-SHA256, hex, of seq, hash, time and the previous checkpoint's signature (see <see cref="AuditCheckpointSigner"/>).</summary>
     public required string Signature { get; set; }
+    /// <summary>The previous checkpoint's signature ("" for the first): checkpoints form a chain, so deleting one shows.</summary>
+    public string PrevSignature { get; set; } = "";
 }
 
 /// <summary>
@@ -27,7 +29,7 @@ public sealed class AuditCheckpointSigner(KeyProtector protector)
 {
     private const string Label = "mama audit checkpoint v1";
 
-    public AuditCheckpoint Sign(ChainPosition head, DateTimeOffset at)
+    public AuditCheckpoint Sign(ChainPosition head, DateTimeOffset at, string prevSignature)
     {
         at = AuditChain.Truncate(at);
         var key = protector.DeriveKey(protector.CurrentKeyId, Label)!;
@@ -37,7 +39,8 @@ public sealed class AuditCheckpointSigner(KeyProtector protector)
             Hash = head.Hash,
             At = at,
             KeyId = protector.CurrentKeyId,
-            Signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Message(head.Seq, head.Hash, at))),
+            PrevSignature = prevSignature,
+            Signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Message(head.Seq, head.Hash, at, prevSignature))),
         };
     }
 
@@ -45,13 +48,13 @@ public sealed class AuditCheckpointSigner(KeyProtector protector)
     public bool IsValid(AuditCheckpoint checkpoint)
     {
         if (protector.DeriveKey(checkpoint.KeyId, Label) is not { } key) return false;
-        var expected = HMACSHA256.HashData(key, Message(checkpoint.Seq, checkpoint.Hash, checkpoint.At));
+        var expected = HMACSHA256.HashData(key, Message(checkpoint.Seq, checkpoint.Hash, checkpoint.At, checkpoint.PrevSignature));
         var given = checkpoint.Signature.Length == 64 && checkpoint.Signature.All(char.IsAsciiHexDigitLower)
             ? Convert.FromHexString(checkpoint.Signature)
             : [];
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
-    private static byte[] Message(long seq, string hash, DateTimeOffset at) => Encoding.UTF8.GetBytes(
-        $"mama-audit-checkpoint-v1\n{seq.ToString(CultureInfo.InvariantCulture)}\n{hash}\n{at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)}");
+    private static byte[] Message(long seq, string hash, DateTimeOffset at, string prevSignature) => Encoding.UTF8.GetBytes(
+        $"mama-audit-checkpoint-v1\n{seq.ToString(CultureInfo.InvariantCulture)}\n{hash}\n{at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)}\n{prevSignature}");
 }

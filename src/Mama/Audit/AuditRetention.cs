@@ -15,6 +15,7 @@ namespace Mama.Audit;
 public sealed partial class AuditRetention(
     IDbContextFactory<MamaDbContext> dbFactory,
     AuditLog audit,
+    AuditCheckpointSigner signer,
     IOptions<AuditOptions> options,
     TimeProvider clock,
     ILogger<AuditRetention> logger)
@@ -32,23 +33,34 @@ public sealed partial class AuditRetention(
         var cutoff = clock.GetUtcNow() - TimeSpan.FromDays(days);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var limit = await DeliveredThrough(db, ct) ?? long.MaxValue;
-        var anchor = await db.AuditCheckpoints.AsNoTracking().Where(c => c.At < cutoff && c.Seq <= limit)
-            .OrderByDescending(c => c.Seq).FirstOrDefaultAsync(ct);
-        var current = await db.AuditChainHead.AsNoTracking().Select(h => h.AnchorSeq).SingleAsync(ct);
-        if (anchor is not null && anchor.Seq > current && await MoveAnchorAsync(db, anchor, cutoff, ct))
-            LogAnchored(anchor.Seq, days);
-        // Rows up to the anchor are outside the chain now; deleting them is safe to repeat and to share between instances.
-        var through = await db.AuditChainHead.AsNoTracking().Select(h => h.AnchorSeq).SingleAsync(ct);
+        var current = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
+        var candidates = await db.AuditCheckpoints.AsNoTracking().Where(c => c.At < cutoff && c.Seq <= limit && c.Seq > current.AnchorSeq)
+            .OrderByDescending(c => c.Seq).Take(10).ToListAsync(ct);
+        foreach (var candidate in candidates)
+        {
+            if (!await IsGenuineAsync(db, candidate, cutoff, ct)) continue;
+            if (await MoveAnchorAsync(db, candidate, cutoff, ct)) LogAnchored(candidate.Seq, days);
+            break;
+        }
+        // Deleting goes only as far as an anchor this instance can vouch for: a signed checkpoint older than the cutoff.
+        var head = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
+        var anchor = await db.AuditCheckpoints.AsNoTracking().FirstOrDefaultAsync(c => c.Seq == head.AnchorSeq, ct);
+        if (head.AnchorSeq == 0 || anchor is null || anchor.Hash != head.AnchorHash || !signer.IsValid(anchor) || anchor.At >= cutoff) return 0;
         long deleted = 0;
         while (!ct.IsCancellationRequested)
         {
-            var lowest = await db.AuditEvents.Where(e => e.Seq <= through).MinAsync(e => e.Seq, ct);
+            var lowest = await db.AuditEvents.Where(e => e.Seq <= anchor.Seq).MinAsync(e => e.Seq, ct);
             if (lowest is null) break;
-            deleted += await db.AuditEvents.Where(e => e.Seq <= through && e.Seq < lowest + Chunk).ExecuteDeleteAsync(ct);
+            deleted += await db.AuditEvents.Where(e => e.Seq <= anchor.Seq && e.Seq < lowest + Chunk).ExecuteDeleteAsync(ct);
         }
-        await db.AuditCheckpoints.Where(c => c.Seq < through).ExecuteDeleteAsync(ct);
+        await db.AuditCheckpoints.Where(c => c.Seq < anchor.Seq).ExecuteDeleteAsync(ct);
         return deleted;
     }
+
+    /// <summary>Signed by mama, older than the cutoff, and naming the event that is really at its seq.</summary>
+    private async Task<bool> IsGenuineAsync(MamaDbContext db, AuditCheckpoint checkpoint, DateTimeOffset cutoff, CancellationToken ct) =>
+        checkpoint.At < cutoff && signer.IsValid(checkpoint)
+        && await db.AuditEvents.AnyAsync(e => e.Seq == checkpoint.Seq && e.Hash == checkpoint.Hash, ct);
 
     private async Task<bool> MoveAnchorAsync(MamaDbContext db, AuditCheckpoint anchor, DateTimeOffset cutoff, CancellationToken ct)
     {

@@ -17,13 +17,14 @@ public sealed class AuditVerification(AuditVerifier verifier, AuditLog audit, ID
     public const string Action = "audit.verify";
     private readonly SemaphoreSlim _one = new(1, 1);
 
-    public async Task<AuditVerifyResult> RunAsync(Actor actor, IProgress<long>? progress, CancellationToken ct)
+    /// <param name="external">A checkpoint kept outside the database that the chain must still match.</param>
+    public async Task<AuditVerifyResult> RunAsync(Actor actor, IProgress<long>? progress, CancellationToken ct, AuditCheckpoint? external = null)
     {
         if (!await _one.WaitAsync(0, ct))
             throw ProblemException.Conflict("A verification of the audit log is running already; try again when it ends.").WithCode("audit_verify_running");
         try
         {
-            var result = await verifier.VerifyAsync(progress, ct);
+            var result = await verifier.VerifyAsync(external, progress, ct);
             await audit.WriteAsync(new AuditEntry(actor, Action, result.Ok ? AuditResult.Success : AuditResult.Failure, 200, Detail: new Recorded(
                 result.Ok, result.Checked, result.HeadSeq, result.SignedThroughSeq, result.Problem)), CancellationToken.None);
             return result;
@@ -34,14 +35,27 @@ public sealed class AuditVerification(AuditVerifier verifier, AuditLog audit, ID
         }
     }
 
+    /// <summary>
+    /// The newest verification recorded in the chain: a row written outside it, or one whose content no longer matches
+    /// its hash, is not taken for a verification.
+    /// </summary>
     public async Task<LastVerification?> LastAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var last = await db.AuditEvents.AsNoTracking().Where(e => e.Action == Action).OrderByDescending(e => e.Id)
-            .Select(e => new { e.At, e.Actor, e.Detail }).FirstOrDefaultAsync(ct);
-        if (last is null) return null;
-        var recorded = JsonSerializer.Deserialize<Recorded>(last.Detail, MamaJson.Options);
-        return recorded is null ? null : new LastVerification(last.At, last.Actor, recorded.Ok, recorded.Checked, recorded.Problem);
+        var recent = await db.AuditEvents.AsNoTracking().Where(e => e.Action == Action && e.Seq > 0).OrderByDescending(e => e.Seq).Take(20).ToListAsync(ct);
+        foreach (var last in recent)
+        {
+            if (last.Hash is null || AuditChain.HashOf(last.PrevHash ?? "", last) != last.Hash) continue;
+            try
+            {
+                if (JsonSerializer.Deserialize<Recorded>(last.Detail, MamaJson.Options) is { } recorded)
+                    return new LastVerification(last.At, last.Actor, recorded.Ok, recorded.Checked, recorded.Problem);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return null;
     }
 
     private sealed record Recorded(bool Ok, long Checked, long HeadSeq, long SignedThroughSeq, AuditChainProblem? Problem);

@@ -1,5 +1,8 @@
+using System.Data.Common;
 using Mama.Data;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
@@ -7,9 +10,10 @@ namespace Mama.Audit;
 /// <summary>What is wrong with the chain, at the first place it goes wrong.</summary>
 /// <param name="Kind">
 /// <c>content_changed</c> (the event's hash does not match its content), <c>event_missing</c> (an event before
-/// <paramref name="EventId"/> is gone), <c>event_inserted</c> (<paramref name="EventId"/> was added outside the chain),
-/// <c>out_of_order</c> (<paramref name="EventId"/> was moved), <c>checkpoint_invalid</c> (a checkpoint's signature is
-/// wrong), <c>checkpoint_mismatch</c> (the chain was rewritten and re-hashed up to <paramref name="EventId"/>: it no longer
+/// <paramref name="EventId"/> is gone, or events were deleted outside retention), <c>event_inserted</c>
+/// (<paramref name="EventId"/> was added outside the chain), <c>out_of_order</c> (<paramref name="EventId"/> was moved),
+/// <c>checkpoint_invalid</c> (a checkpoint's signature is wrong), <c>checkpoint_missing</c> (a checkpoint was deleted),
+/// <c>checkpoint_mismatch</c> (the chain was rewritten and re-hashed up to <paramref name="EventId"/>: it no longer
 /// matches the checkpoint signed there).
 /// </param>
 public sealed record AuditChainProblem(string Kind, long? EventId, long? Seq, string Message);
@@ -20,115 +24,130 @@ public sealed record AuditChainProblem(string Kind, long? EventId, long? Seq, st
 public sealed record AuditVerifyResult(
     bool Ok, long Checked, long FromSeq, long HeadSeq, long SignedThroughSeq, int Checkpoints, DateTimeOffset VerifiedAt, AuditChainProblem? Problem);
 
-/// <summary>Walks the audit chain in sequence order, a page at a time, and reports the first thing wrong with it.</summary>
+/// <summary>
+/// Walks the audit chain in seq order, streaming raw rows inside one read-only snapshot (so events written meanwhile,
+/// a checkpoint signed or a purge running are not mistaken for tampering), and reports the first thing wrong with it.
+/// </summary>
 public sealed class AuditVerifier(IDbContextFactory<MamaDbContext> dbFactory, AuditCheckpointSigner signer, TimeProvider clock, IOptions<AuditOptions> options)
 {
-    private const int PageSize = 5_000;
+    private const int ProgressEvery = 5_000;
 
-    /// <param name="progress">Told the number of events walked so far, every page.</param>
-    public async Task<AuditVerifyResult> VerifyAsync(IProgress<long>? progress, CancellationToken ct)
+    private const string RowsSql = """
+        SELECT "Id", "Seq", "At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId", "PrevHash", "Hash"
+        FROM "audit_events" WHERE "Seq" > @after ORDER BY "Seq"
+        """;
+
+    /// <summary>How old the chain's first event may be with no checkpoint at all, before that is taken as checkpoints deleted.</summary>
+    public TimeSpan UnsignedGrace => TimeSpan.FromMinutes(5) + 2 * options.Value.CheckpointInterval;
+
+    /// <param name="external">A checkpoint kept outside the database (from <c>audit checkpoint</c>), which the chain must still match.</param>
+    /// <param name="progress">Told the number of events walked so far, every 5,000.</param>
+    public async Task<AuditVerifyResult> VerifyAsync(AuditCheckpoint? external, IProgress<long>? progress, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
+        db.Database.SetCommandTimeout(TimeSpan.FromHours(1));
+        await using var snapshot = await BeginSnapshotAsync(db, ct);
         var head = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
-        var checkpoints = await db.AuditCheckpoints.AsNoTracking().Where(c => c.Seq >= head.AnchorSeq).ToDictionaryAsync(c => c.Seq, ct);
-        // Retention may only have deleted what is older than it keeps: an anchor younger than that is a deletion.
-        var keptSince = options.Value.RetentionDays is { } days ? clock.GetUtcNow() - TimeSpan.FromDays(days) : DateTimeOffset.MinValue;
-        var walk = new Walk(head, checkpoints, signer, keptSince);
-        var result = (long @checked, AuditChainProblem? problem) => new AuditVerifyResult(problem is null, @checked, head.AnchorSeq, head.Seq,
+        var checkpoints = await db.AuditCheckpoints.AsNoTracking().Where(c => c.Seq >= head.AnchorSeq).OrderBy(c => c.Seq).ToListAsync(ct);
+        var walk = new AuditChainWalk(head, checkpoints, signer, external);
+        long @checked = 0;
+        AuditVerifyResult Result(AuditChainProblem? problem) => new(problem is null, @checked, head.AnchorSeq, head.Seq,
             walk.SignedThrough, checkpoints.Count, clock.GetUtcNow(), problem);
 
-        if (walk.CheckAnchor() is { } anchorProblem) return result(0, anchorProblem);
-        var outside = await db.AuditEvents.AsNoTracking().Where(e => e.Seq == null).OrderBy(e => e.Id).Select(e => (long?)e.Id).FirstOrDefaultAsync(ct);
+        if (walk.Start() is { } startProblem) return Result(startProblem);
+        var outside = await db.AuditEvents.AsNoTracking().Where(e => e.Seq == null || e.Seq <= 0).OrderBy(e => e.Id).Select(e => (long?)e.Id).FirstOrDefaultAsync(ct);
         if (outside is { } inserted)
-            return result(0, new("event_inserted", inserted, null, $"Event {inserted} is not in the chain: it was written outside mama's audit writer."));
+            return Result(new("event_inserted", inserted, null, $"Event {inserted} is not in the chain: it was written outside mama's audit writer."));
 
-        long @checked = 0;
-        var after = head.AnchorSeq;
-        while (true)
+        var problem = await WalkAsync(db, snapshot, walk, head.AnchorSeq, () =>
         {
-            var page = await db.AuditEvents.AsNoTracking().Where(e => e.Seq > after).OrderBy(e => e.Seq).Take(PageSize).ToListAsync(ct);
-            if (page.Count == 0) break;
-            for (var i = 0; i < page.Count; i++)
-            {
-                if (walk.Step(page[i], i + 1 < page.Count ? page[i + 1] : null) is { } problem) return result(@checked, problem);
-                @checked++;
-            }
-            after = page[^1].Seq!.Value;
-            progress?.Report(@checked);
-        }
-        return result(@checked, walk.Finish());
+            if (++@checked % ProgressEvery == 0) progress?.Report(@checked);
+        }, ct);
+        return Result(problem ?? walk.Finish(clock.GetUtcNow() - UnsignedGrace));
     }
 
-    /// <summary>The state of one walk: the last two events seen and the checkpoints still ahead.</summary>
-    private sealed class Walk(AuditChainHead head, Dictionary<long, AuditCheckpoint> checkpoints, AuditCheckpointSigner signer, DateTimeOffset keptSince)
+    /// <summary>
+    /// Whether the events after <paramref name="last"/>, the latest checkpoint, still follow it intact: what the signer
+    /// checks before it signs a new head, so that it never signs a chain rewritten after its checkpoints were deleted.
+    /// </summary>
+    public async Task<AuditChainProblem?> CheckTailAsync(AuditCheckpoint last, CancellationToken ct)
     {
-        private ChainPosition _prev = new(head.AnchorSeq, head.AnchorHash);
-        private (long Id, string Hash)? _prevEvent;
-        private string? _prevPrevHash;
-
-        public long SignedThrough { get; private set; }
-
-        /// <summary>After a purge the walk starts at a checkpoint, which must be signed and name the anchor.</summary>
-        public AuditChainProblem? CheckAnchor()
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await using var snapshot = await BeginSnapshotAsync(db, ct);
+        var head = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
+        if (last.Seq < head.AnchorSeq) return null; // purged past it: the anchor's own checkpoint is newer
+        var tail = new AuditChainHead { Seq = head.Seq, Hash = head.Hash, AnchorSeq = last.Seq, AnchorHash = last.Hash };
+        if (last.Seq > head.AnchorSeq)
         {
-            if (head.AnchorSeq == 0) return head.AnchorHash == AuditChain.Genesis ? null : Broken("checkpoint_invalid", null, 0, "The chain's start was changed.");
-            if (!checkpoints.TryGetValue(head.AnchorSeq, out var anchor) || anchor.Hash != head.AnchorHash || !signer.IsValid(anchor))
-                return Broken("checkpoint_invalid", null, head.AnchorSeq, $"The chain starts at seq {head.AnchorSeq}, but no validly signed checkpoint is there.");
-            if (anchor.At >= keptSince)
-                return Broken("event_missing", null, head.AnchorSeq, $"Events up to seq {head.AnchorSeq} (signed {anchor.At:u}) were deleted, " +
-                    "but retention (Mama:Audit:RetentionDays) keeps them: they were deleted outside it.");
-            SignedThrough = anchor.Seq;
-            return null;
+            var atLast = await db.AuditEvents.AsNoTracking().Where(e => e.Seq == last.Seq).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+            if (atLast != last.Hash) return new("checkpoint_mismatch", null, last.Seq, $"The event at seq {last.Seq} no longer matches the latest checkpoint.");
         }
+        else if (head.AnchorHash != last.Hash) return new("checkpoint_mismatch", null, last.Seq, "The chain's anchor no longer matches its checkpoint.");
+        var walk = new AuditChainWalk(tail, [last], signer, external: null, tailOnly: true);
+        return walk.Start() ?? await WalkAsync(db, snapshot, walk, last.Seq, () => { }, ct) ?? walk.Finish(DateTimeOffset.MinValue);
+    }
 
-        public AuditChainProblem? Step(AuditEvent e, AuditEvent? next)
+    /// <summary>Streams the rows after <paramref name="after"/> through the walk, one row of look-ahead.</summary>
+    private static async Task<AuditChainProblem?> WalkAsync(MamaDbContext db, IDbContextTransaction snapshot, AuditChainWalk walk, long after, Action stepped, CancellationToken ct)
+    {
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = snapshot.GetDbTransaction();
+        command.CommandText = RowsSql;
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@after";
+        parameter.Value = after;
+        command.Parameters.Add(parameter);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var sqlite = db.Database.IsSqlite();
+        ChainRow? pending = null;
+        while (await reader.ReadAsync(ct))
         {
-            var seq = e.Seq!.Value;
-            if (seq > head.Seq)
-                return Broken("event_inserted", e.Id, seq, $"Event {e.Id} (seq {seq}) lies past the chain's head (seq {head.Seq}): it was added outside mama's audit writer.");
-            if (AuditChain.HashOf(e.PrevHash ?? "", e) != e.Hash)
-                return Broken("content_changed", e.Id, seq, $"Event {e.Id} (seq {seq}) was changed: its content no longer matches its hash.");
-            if (e.PrevHash != _prev.Hash || seq != _prev.Seq + 1)
-                return BrokenLink(e, next, seq);
-            if (checkpoints.TryGetValue(seq, out var checkpoint))
+            var row = Read(reader, sqlite);
+            if (pending is not null && walk.Step(pending, row) is { } problem) return problem;
+            if (pending is not null) stepped();
+            pending = row;
+        }
+        if (pending is null) return null;
+        if (walk.Step(pending, null) is { } last) return last;
+        stepped();
+        return null;
+    }
+
+    /// <summary>
+    /// A consistent read of the whole log that blocks no writer: PostgreSQL REPEATABLE READ; on SQLite (WAL) a deferred
+    /// transaction, whose snapshot is taken at its first read.
+    /// </summary>
+    private static async Task<IDbContextTransaction> BeginSnapshotAsync(MamaDbContext db, CancellationToken ct)
+    {
+        if (!db.Database.IsSqlite()) return await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        await db.Database.OpenConnectionAsync(ct);
+        var tx = ((SqliteConnection)db.Database.GetDbConnection()).BeginTransaction(deferred: true);
+        return await db.Database.UseTransactionAsync(tx, ct) ?? throw new InvalidOperationException("The snapshot transaction was not taken.");
+    }
+
+    /// <summary>The row's raw columns; a value that cannot be read as stored (text in a number column, say) makes it malformed, not a crash.</summary>
+    private static ChainRow Read(DbDataReader r, bool sqlite)
+    {
+        var id = r.GetInt64(0);
+        var seq = r.GetInt64(1);
+        try
+        {
+            DateTimeOffset at;
+            var malformed = false;
+            if (sqlite)
             {
-                if (!signer.IsValid(checkpoint))
-                    return Broken("checkpoint_invalid", e.Id, seq, $"The checkpoint at seq {seq} (event {e.Id}) has an invalid signature.");
-                if (checkpoint.Hash != e.Hash)
-                    return Broken("checkpoint_mismatch", e.Id, seq, $"Event {e.Id} (seq {seq}) does not match the checkpoint signed there: " +
-                        $"the chain was rewritten after seq {SignedThrough}, the last checkpoint that matches.");
-                SignedThrough = seq;
+                var ticks = r.GetInt64(2);
+                malformed = ticks % 10 != 0; // the chain stores microseconds: finer ticks were written by someone else
+                at = new DateTimeOffset(ticks, TimeSpan.Zero);
             }
-            _prevPrevHash = _prev.Hash;
-            _prevEvent = (e.Id, e.Hash!);
-            _prev = new ChainPosition(seq, e.Hash!);
-            return null;
+            else at = r.GetFieldValue<DateTimeOffset>(2);
+            string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+            var content = new ChainContent(at, r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7), r.GetInt32(8), Text(9), Text(10), Text(11));
+            return new ChainRow(id, seq, content, Text(12), Text(13), malformed);
         }
-
-        /// <summary>The event is intact but does not follow the one before it: which of missing, inserted or moved.</summary>
-        private AuditChainProblem BrokenLink(AuditEvent e, AuditEvent? next, long seq)
+        catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException or ArgumentOutOfRangeException)
         {
-            if (_prevEvent is { } prev && _prevPrevHash is not null && e.PrevHash == _prevPrevHash)
-                return Broken("event_inserted", prev.Id, seq - 1, $"Event {prev.Id} was inserted: the event after it (event {e.Id}) follows the one before it.");
-            if (next is not null && next.PrevHash == _prev.Hash && e.PrevHash == next.Hash)
-                return Broken("out_of_order", e.Id, seq, $"Event {e.Id} (seq {seq}) was moved: it belongs after event {next.Id}.");
-            return Broken("event_missing", e.Id, seq, seq > _prev.Seq + 1
-                ? $"Events with seq {_prev.Seq + 1}–{seq - 1}, before event {e.Id}, are missing."
-                : $"The event before event {e.Id} (seq {seq}) is missing: it does not follow the event now before it.");
+            return new ChainRow(id, seq, default, null, null, Malformed: true);
         }
-
-        /// <summary>The last event must be the head, and no checkpoint may lie past it.</summary>
-        public AuditChainProblem? Finish()
-        {
-            if (_prev.Seq != head.Seq || _prev.Hash != head.Hash)
-                return Broken("event_missing", null, _prev.Seq + 1, $"The chain ends at seq {_prev.Seq}, but its head is at seq {head.Seq}: the last events are missing.");
-            var beyond = checkpoints.Keys.Where(s => s > _prev.Seq).DefaultIfEmpty().Min();
-            return beyond > 0
-                ? Broken("event_missing", null, beyond, $"A checkpoint was signed at seq {beyond}, past the chain's end (seq {_prev.Seq}): events are missing.")
-                : null;
-        }
-
-        private static AuditChainProblem Broken(string kind, long? eventId, long? seq, string message) => new(kind, eventId, seq, message);
     }
 }

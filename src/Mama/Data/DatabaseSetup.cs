@@ -71,8 +71,11 @@ public static class DatabaseSetup
         // Instances started together on an empty database would otherwise all create the same tables, roles and admin.
         await using (await SetupLock.AcquireAsync(db, scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SetupLock)), ct))
         {
+            // History is sealed only by the start that creates the chain: never again, or a rewritten log could be re-chained.
+            var chainIsNew = (await db.Database.GetPendingMigrationsAsync(ct)).Any(m => m.EndsWith("_AuditChain", StringComparison.Ordinal));
             await db.Database.MigrateAsync(ct);
-            await Audit.AuditSeal.SealHistoryAsync(db, ct);
+            if (chainIsNew && await Audit.AuditSeal.SealHistoryAsync(db, ct) > 0)
+                await scope.ServiceProvider.GetRequiredService<Audit.AuditCheckpoints>().SignHeadAsync(now: true, ct, force: true);
             await scope.ServiceProvider.GetRequiredService<SuperAdminSeeder>().SeedAsync(ct);
         }
     }
