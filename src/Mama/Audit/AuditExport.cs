@@ -59,13 +59,19 @@ public sealed class AuditExport(AuditQueries queries, AuditLog audit)
         catch (AuditUnavailableException) { } // the export's own failure is what gets reported
     }
 
-    private static string JsonLine(AuditItem e)
+    /// <summary>One event as a JSON line; the SIEM stream adds the event's place in the chain (<paramref name="seq"/>, <paramref name="hash"/>).</summary>
+    internal static string JsonLine(AuditItem e, long? seq = null, string? hash = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, JsonOptions))
         {
             json.WriteStartObject();
             json.WriteNumber("id", e.Id);
+            if (seq is { } position)
+            {
+                json.WriteNumber("seq", position);
+                json.WriteString("hash", hash);
+            }
             json.WriteString("time", Time(e.At));
             json.WriteString("actor", e.Actor);
             json.WriteString("action", e.Action);
