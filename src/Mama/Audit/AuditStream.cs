@@ -106,8 +106,8 @@ public sealed partial class AuditStream(
             var first = batch[0].Seq!.Value;
             var last = batch[^1].Seq!.Value;
             await DeliverAsync($"audit-{first}-{last}", Body(batch), batch.Count, ct);
-            if (!await MoveAsync(cursor, last, lease.Token)) return;
             metrics.AuditStreamDelivered(batch.Count);
+            if (!await MoveAsync(cursor, last, lease.Token)) return;
             metrics.AuditStreamLag(head - last);
             cursor = last;
         }
