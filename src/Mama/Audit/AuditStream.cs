@@ -170,6 +170,8 @@ public sealed partial class AuditStream(
             metrics.AuditStreamFailed(status);
             var backoff = Backoff(attempt);
             Failing(error, id, events, backoff);
+            // While the receiver is down the lag is what an operator alerts on: keep it growing with the chain.
+            await ObserveLagAsync(ct);
             await Task.Delay(backoff, clock, ct);
         }
     }

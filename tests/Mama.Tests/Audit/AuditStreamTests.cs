@@ -92,6 +92,7 @@ public abstract class AuditStreamTests(string provider)
         await app.WriteEventsAsync(9);
         await MamaApp.EventuallyAsync(() => Task.FromResult(receiver.Received.Any(r => r.AnsweredWith == 503)), "a batch is refused");
         var refused = receiver.Received.First(r => r.AnsweredWith == 503);
+        await MamaApp.EventuallyAsync(() => Task.FromResult(app.Lag() >= 9), "the lag counts the refused events");
 
         await app.RestartAsync();
         var mark = receiver.Received.Count;
