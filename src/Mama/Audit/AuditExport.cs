@@ -73,10 +73,16 @@ public sealed class AuditExport(AuditQueries queries, AuditLog audit)
         catch (AuditUnavailableException) { } // the export's own failure is what gets reported
     }
 
-    private static void WriteJsonLine(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, AuditItem e)
+    /// <summary>One event as a JSON line into <paramref name="buffer"/>; the SIEM stream adds its place in the chain (<paramref name="seq"/>, <paramref name="hash"/>).</summary>
+    internal static void WriteJsonLine(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, AuditItem e, long? seq = null, string? hash = null)
     {
         json.WriteStartObject();
         json.WriteNumber("id", e.Id);
+        if (seq is { } position)
+        {
+            json.WriteNumber("seq", position);
+            json.WriteString("hash", hash);
+        }
         json.WriteString("time", Time(e.At));
         json.WriteString("actor", e.Actor);
         json.WriteString("action", e.Action);
@@ -94,6 +100,14 @@ public sealed class AuditExport(AuditQueries queries, AuditLog audit)
         json.Flush();
         buffer.Write("\n"u8);
         json.Reset();
+    }
+
+    internal static string JsonLine(AuditItem e, long? seq = null, string? hash = null)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using var json = new Utf8JsonWriter(buffer, JsonOptions);
+        WriteJsonLine(json, buffer, e, seq, hash);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);

@@ -72,7 +72,7 @@ public sealed class AuditQueries(IDbContextFactory<MamaDbContext> dbFactory)
         }
     }
 
-    private static AuditItem ToItem(AuditEvent e) => new(
+    internal static AuditItem ToItem(AuditEvent e) => new(
         e.Id, e.At, e.Actor, e.Action,
         AuditEvent.SplitUserIds(e.UserIds),
         JsonDocument.Parse(e.Detail).RootElement.Clone(),

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Mama.Audit;
 
 public static class AuditSetup
@@ -13,6 +15,10 @@ public static class AuditSetup
         services.AddSingleton<AuditRetention>();
         services.AddSingleton<AuditCheckpoints>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditCheckpoints>());
+        services.AddOptions<AuditStreamOptions>().BindConfiguration(AuditStreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuditStreamOptions>, AuditStreamOptionsValidator>();
+        services.AddSingleton<AuditStream>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditStream>());
         return services;
     }
 }

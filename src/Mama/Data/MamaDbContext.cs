@@ -26,6 +26,7 @@ public abstract partial class MamaDbContext(DbContextOptions options)
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<AuditChainHead> AuditChainHead => Set<AuditChainHead>();
     public DbSet<AuditCheckpoint> AuditCheckpoints => Set<AuditCheckpoint>();
+    public DbSet<AuditStreamCursor> AuditStreamCursor => Set<AuditStreamCursor>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<UiSessionRecord> UiSessions => Set<UiSessionRecord>();
     public DbSet<JobLease> JobLeases => Set<JobLease>();
@@ -69,7 +70,7 @@ public abstract partial class MamaDbContext(DbContextOptions options)
             job.HasKey(j => j.Name);
             job.Property(j => j.Name).HasMaxLength(64);
             job.Property(j => j.Owner).HasMaxLength(64);
-            job.HasData(new JobLease { Name = JobLease.DriftCheck }, new JobLease { Name = JobLease.KeyExpiry });
+            job.HasData(new JobLease { Name = JobLease.DriftCheck }, new JobLease { Name = JobLease.KeyExpiry }, new JobLease { Name = JobLease.AuditStream });
         });
 
         builder.Entity<ProxyStateRow>(state =>
@@ -168,6 +169,12 @@ public abstract partial class MamaDbContext(DbContextOptions options)
             head.Property(h => h.Hash).HasMaxLength(64);
             head.Property(h => h.AnchorHash).HasMaxLength(64);
             head.HasData(new AuditChainHead());
+        });
+        builder.Entity<AuditStreamCursor>(cursor =>
+        {
+            cursor.ToTable("audit_stream_cursor");
+            cursor.Property(c => c.Id).ValueGeneratedNever();
+            cursor.HasData(new AuditStreamCursor());
         });
         builder.Entity<AuditCheckpoint>(checkpoint =>
         {

@@ -9,6 +9,7 @@ public sealed class JobLease
 {
     public const string DriftCheck = "drift-check";
     public const string KeyExpiry = "key-expiry";
+    public const string AuditStream = "audit-stream";
 
     public required string Name { get; set; }
     public string? Owner { get; set; }

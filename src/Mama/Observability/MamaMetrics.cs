@@ -27,6 +27,8 @@ public sealed class MamaMetrics
     private readonly Histogram<double> _reconcileDuration, _driftCheckDuration;
     private readonly Counter<long> _rotationsStarted, _keysRotated, _keysFailed;
     private readonly Counter<long> _webhookDeliveries;
+    private readonly Counter<long> _auditStreamDelivered, _auditStreamFailures;
+    private long _auditStreamLag = -1;
     private readonly ObservableGauge<long> _syncUsers;
     private Func<int>? _auditQueueDepth;
     private long _syncPending, _syncError, _syncConflict;
@@ -55,6 +57,10 @@ public sealed class MamaMetrics
         _keysFailed = Meter.CreateCounter<long>("mama.rotation.keys.failed", "{key}", "Keys whose rotation failed for good.");
 
         _webhookDeliveries = Meter.CreateCounter<long>("mama.webhook.deliveries", "{delivery}", "Webhook delivery attempts, by outcome and status.");
+
+        Meter.CreateObservableGauge("mama.audit.stream.lag", ObserveAuditStreamLag, "{event}", "Audit events not yet delivered to the SIEM stream (the chain's head minus the stream's cursor).");
+        _auditStreamDelivered = Meter.CreateCounter<long>("mama.audit.stream.delivered", "{event}", "Audit events the SIEM stream delivered (acknowledged with a 2xx).");
+        _auditStreamFailures = Meter.CreateCounter<long>("mama.audit.stream.failures", "{batch}", "Audit stream batches that failed and will be sent again.");
     }
 
     public Meter Meter { get; }
@@ -113,6 +119,24 @@ public sealed class MamaMetrics
         var tags = new TagList { { "mama.webhook.outcome", outcome } };
         if (status is { } s) tags.Add("http.response.status_code", Boxed(s));
         _webhookDeliveries.Add(1, tags);
+    }
+
+    /// <summary>Events behind the chain's head, as this instance last saw it (the lease holder or not); not reported while the stream is off.</summary>
+    public void AuditStreamLag(long events) => Interlocked.Exchange(ref _auditStreamLag, Math.Max(events, 0));
+
+    public void AuditStreamDelivered(int events) => _auditStreamDelivered.Add(events);
+
+    public void AuditStreamFailed(int? status)
+    {
+        var tags = new TagList();
+        if (status is { } s) tags.Add("http.response.status_code", Boxed(s));
+        _auditStreamFailures.Add(1, tags);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveAuditStreamLag()
+    {
+        var lag = Interlocked.Read(ref _auditStreamLag);
+        return lag < 0 ? [] : [new Measurement<long>(lag)];
     }
 
     private Measurement<long>[] ObserveSync() =>

@@ -71,6 +71,7 @@ public sealed partial class StartupTests
         { "LiteLlm:KeyAliasPattern", "LiteLlm__KeyAliasPattern", "team-[a-z]+)(.x" },
         { "Mama:Metrics:Token", "Mama__Metrics__Prometheus", "true" },
         { "Mama:Metrics:Token", "Mama__Metrics__Prometheus|Mama__Metrics__Token", "true|too-short" },
+        { "Mama:Audit:Stream:Secret", "Mama__Audit__Stream__Url", "https://siem.example.com/in" },
     };
 
     [Theory]

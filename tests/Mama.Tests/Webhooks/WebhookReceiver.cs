@@ -19,6 +19,8 @@ public sealed record ReceivedWebhook(string Id, IHeaderDictionary Headers, strin
     public string Type => Root.GetProperty("type").GetString()!;
     public IReadOnlyList<string> UserIds => Root.GetProperty("data").GetProperty("user_ids").EnumerateArray().Select(e => e.GetString()!).ToList();
     public JsonElement Data => Root.GetProperty("data");
+    /// <summary>A JSON-lines body (the audit stream's), one element per line.</summary>
+    public IReadOnlyList<JsonElement> Lines => Body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
     /// <summary>Verifies the signature as a consumer would, with Standard Webhooks' own check; throws if it does not hold.</summary>
     public void Verify(string secret) => new StandardWebhook(secret).Verify(Body, Headers);
@@ -29,6 +31,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
+    private int _inFlight, _maxInFlight;
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
@@ -38,6 +41,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public string Url { get; private set; } = "";
 
     public IReadOnlyList<ReceivedWebhook> Received => _received.ToList();
+
+    /// <summary>The most requests the receiver was ever handling at once.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
     /// <summary>What arrived for these users, in arrival order.</summary>
     public IReadOnlyList<ReceivedWebhook> For(string userId) => Received.Where(r => r.UserIds.Contains(userId)).ToList();
@@ -57,6 +63,21 @@ public sealed class WebhookReceiver : IAsyncDisposable
     }
 
     private async Task<IResult> HandleAsync(HttpContext http)
+    {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        try
+        {
+            int seen;
+            while (inFlight > (seen = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, inFlight, seen) != seen) { }
+            return await RecordAsync(http);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task<IResult> RecordAsync(HttpContext http)
     {
         var body = await new StreamReader(http.Request.Body).ReadToEndAsync();
         var id = http.Request.Headers["webhook-id"].ToString();

@@ -315,6 +315,29 @@ namespace Mama.Data.Migrations.Postgres
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.Audit.AuditStreamCursor", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_stream_cursor", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Seq = 0L
+                        });
+                });
+
             modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -343,6 +366,10 @@ namespace Mama.Data.Migrations.Postgres
                         new
                         {
                             Name = "key-expiry"
+                        },
+                        new
+                        {
+                            Name = "audit-stream"
                         });
                 });
 

@@ -304,6 +304,29 @@ namespace Mama.Data.Migrations.Sqlite
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Mama.Audit.AuditStreamCursor", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_stream_cursor", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Seq = 0L
+                        });
+                });
+
             modelBuilder.Entity("Mama.LiteLlm.JobLease", b =>
                 {
                     b.Property<string>("Name")
@@ -332,6 +355,10 @@ namespace Mama.Data.Migrations.Sqlite
                         new
                         {
                             Name = "key-expiry"
+                        },
+                        new
+                        {
+                            Name = "audit-stream"
                         });
                 });
 
