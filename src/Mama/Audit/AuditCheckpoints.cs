@@ -1,6 +1,7 @@
 using Mama.Data;
 using Mama.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
@@ -52,18 +53,16 @@ public sealed partial class AuditCheckpoints(
             _refusedFor = reason;
             throw ProblemException.Conflict($"The audit chain's head was not signed: {reason} Run `audit verify`.").WithCode("audit_checkpoint_refused");
         }
+        // Checkpoints form a chain, so two signers must not both follow the same one: the head's lock orders them, held only
+        // for the insert (the checks above ran without it). The head as checked is what gets signed.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await AuditChain.LockHeadAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsNpgsql(), ct);
+        var latest = await db.AuditCheckpoints.AsNoTracking().OrderByDescending(c => c.Seq).FirstOrDefaultAsync(ct);
+        if (latest?.Signature != last?.Signature) return latest; // another instance signed meanwhile
         var checkpoint = signer.Sign(new ChainPosition(head.Seq, head.Hash), at, last?.Signature ?? "");
         db.AuditCheckpoints.Add(checkpoint);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            // Another instance signed the same head first.
-            if (await LatestAsync(ct) is { } other && other.Seq >= checkpoint.Seq) return other;
-            throw;
-        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         _mine = checkpoint;
         _refusedFor = null;
         // At Information, so the log keeps a copy of every checkpoint outside the database (`audit verify --checkpoint`).

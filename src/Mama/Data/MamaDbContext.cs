@@ -183,6 +183,7 @@ public abstract partial class MamaDbContext(DbContextOptions options)
             checkpoint.Property(c => c.Hash).HasMaxLength(64);
             checkpoint.Property(c => c.KeyId).HasMaxLength(32);
             checkpoint.Property(c => c.Signature).HasMaxLength(64);
+            checkpoint.Property(c => c.PrevSignature).HasMaxLength(64);
         });
 
         builder.Entity<KeyRotation>(rotation =>

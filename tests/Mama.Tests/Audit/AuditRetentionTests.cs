@@ -14,13 +14,17 @@ public abstract class AuditRetentionTests
     {
         await using var app = NewApp();
         await app.InitializeAsync();
+        // The first checkpoint is signed as soon as there are events; the old one below must come after it, as in time.
+        await MamaApp.EventuallyAsync(async () => await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None) is not null,
+            "the first checkpoint is signed");
         using (var admin = await app.SuperAdminAsync()) await admin.CreateUsersAsync(6);
         var chain = await ChainAsync(app);
         var old = chain[^4];
+        var first = (await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None))!;
         // A checkpoint signed two days ago at that event, as the checkpointer would have signed it then.
         await using (var db = app.NewDbContext())
         {
-            db.AuditCheckpoints.Add(app.Service<AuditCheckpointSigner>().Sign(new ChainPosition(old.Seq!.Value, old.Hash!), DateTimeOffset.UtcNow.AddDays(-2)));
+            db.AuditCheckpoints.Add(app.Service<AuditCheckpointSigner>().Sign(new ChainPosition(old.Seq!.Value, old.Hash!), DateTimeOffset.UtcNow.AddDays(-2), first.Signature));
             await db.SaveChangesAsync();
         }
 

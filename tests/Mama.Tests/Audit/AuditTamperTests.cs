@@ -2,6 +2,8 @@ using Mama.Audit;
 using Mama.Data;
 using Mama.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Mama.Tests.Audit;
 
@@ -108,18 +110,7 @@ public abstract class AuditTamperTests
 
         // The attacker edits one event and recomputes every hash after it, and the head: the chain is self-consistent.
         await using (var db = app.NewDbContext())
-        {
-            var tail = await db.AuditEvents.AsTracking().Where(e => e.Seq >= edited.Seq).OrderBy(e => e.Seq).ToListAsync();
-            tail[0].Detail = """{"organization":"forged"}""";
-            var prev = tail[0].PrevHash!;
-            foreach (var e in tail)
-            {
-                e.PrevHash = prev;
-                e.Hash = prev = AuditChain.HashOf(prev, e);
-            }
-            await db.SaveChangesAsync();
-            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Hash" = {prev}""");
-        }
+            await RewriteFromAsync(db, edited.Seq!.Value);
         var rewritten = await VerifyAsync(app);
 
         // Nor can it move the checkpoint onto the rewritten chain: the signature covers the hash.
@@ -134,24 +125,118 @@ public abstract class AuditTamperTests
     }
 
     [Fact]
-    public async Task EventsWrittenBeforeTheChainExistedAreSealedOnceAtTheFirstStartAndVerify()
+    public async Task EventsWrittenBeforeTheChainExistedAreSealedByTheStartThatCreatesItAndAnEventTakenOutLaterIsNeverSealedAgain()
     {
         await using var app = await StartAsync();
-        await using (var db = app.NewDbContext())
-        {
-            // The state an upgraded installation starts from: history without a chain.
-            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = NULL, "PrevHash" = NULL, "Hash" = NULL""");
-            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Seq" = 0, "Hash" = {AuditChain.Genesis}""");
-        }
         var history = await CountAsync(app);
+        // Back to the schema before the chain (its columns and tables go), as an installation upgrading to it.
+        await using (var db = app.NewDbContext())
+            await db.GetService<IMigrator>().MigrateAsync("WebhookQueueIndex");
 
         await app.RestartAsync();
-        var result = await VerifyAsync(app);
+        var sealedHistory = await VerifyAsync(app);
+        long takenOut;
+        await using (var db = app.NewDbContext())
+        {
+            takenOut = await db.AuditEvents.Where(e => e.Seq != null).OrderBy(e => e.Seq).Select(e => e.Id).Skip(2).FirstAsync();
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = NULL, "PrevHash" = NULL, "Hash" = NULL WHERE "Id" = {takenOut}""");
+        }
+        await app.RestartAsync();
 
-        Assert.True(result.Ok, result.Problem?.Message);
-        Assert.True(result.Checked >= history && history > 3, $"{result.Checked} checked, {history} before the restart");
-        await using var check = app.NewDbContext();
-        Assert.Equal(0, await check.AuditEvents.CountAsync(e => e.Seq == null));
+        Assert.True(sealedHistory.Ok, sealedHistory.Problem?.Message);
+        Assert.True(sealedHistory.Checked >= history && history > 3, $"{sealedHistory.Checked} checked, {history} before the upgrade");
+        Assert.True(sealedHistory.Checkpoints >= 1 && sealedHistory.SignedThroughSeq >= history, "the sealed history is signed at once");
+        await AssertBrokenAsync(app, "event_inserted", takenOut);
+    }
+
+    [Fact]
+    public async Task ADeletedCheckpointBetweenTwoOthersIsReported()
+    {
+        await using var app = await StartAsync();
+        using var admin = await app.SuperAdminAsync();
+        var signed = new List<AuditCheckpointView>();
+        for (var i = 0; i < 3; i++)
+        {
+            await admin.CreateUsersAsync(1);
+            signed.Add(await (await admin.PostAsync("/api/v1/audit/checkpoint", null)).ReadAsync<AuditCheckpointView>());
+        }
+        var third = (await ChainAsync(app)).Single(e => e.Seq == signed[2].Seq);
+
+        await using (var db = app.NewDbContext())
+            await db.Database.ExecuteSqlAsync($"""DELETE FROM "audit_checkpoints" WHERE "Seq" = {signed[1].Seq}""");
+
+        await AssertBrokenAsync(app, "checkpoint_missing", third.Id);
+    }
+
+    [Fact]
+    public async Task AfterItsCheckpointsAreDeletedAndTheChainRewrittenMamaRefusesToSignAndAKeptCheckpointProvesTheRewrite()
+    {
+        await using var app = await StartAsync();
+        using var admin = await app.SuperAdminAsync();
+        var kept = await (await admin.PostAsync("/api/v1/audit/checkpoint", null)).ReadAsync<AuditCheckpointView>();
+        await admin.CreateUsersAsync(2);
+        var chain = await ChainAsync(app);
+        var atKept = chain.Single(e => e.Seq == kept.Seq);
+        await using (var db = app.NewDbContext())
+        {
+            await db.Database.ExecuteSqlAsync($"""DELETE FROM "audit_checkpoints" """);
+            await RewriteFromAsync(db, chain[^6].Seq!.Value);
+        }
+
+        var refused = await admin.PostAsync("/api/v1/audit/checkpoint", null);
+        var file = Path.Combine(app.Database.Folder, "kept-checkpoint.json");
+        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(kept, Mama.Http.MamaJson.Options));
+        var proof = await Cli.CliRun.AgainstAsync(app, "audit", "verify", "--checkpoint", file);
+
+        var problem = await refused.AssertProblemAsync(System.Net.HttpStatusCode.Conflict);
+        Assert.Equal("audit_checkpoint_refused", problem.GetProperty("code").GetString());
+        Assert.Equal(1, proof.ExitCode);
+        Assert.Contains($"BROKEN (checkpoint_mismatch, event {atKept.Id})", proof.Output);
+    }
+
+    [Fact]
+    public async Task RowsOutsideTheChainOrUnreadableAreFindingsAndNeverTakenForAVerification()
+    {
+        await using var app = await StartAsync();
+        var chain = await ChainAsync(app);
+        var forged = Forge(chain[^2]);
+        forged.Action = AuditVerification.Action;
+        forged.Detail = """{"ok":true,"checked":999999}""";
+        forged.Seq = 0;
+        forged.PrevHash = forged.Hash = AuditChain.Genesis;
+        await using (var db = app.NewDbContext())
+            await InsertAsync(db, forged);
+        var forgedId = await ForgedIdAsync(app);
+        var zero = await VerifyAsync(app);
+
+        await using (var db = app.NewDbContext())
+        {
+            await db.Database.ExecuteSqlAsync($"""DELETE FROM "audit_events" WHERE "Id" = {forgedId}""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Result" = 'garbage' WHERE "Id" = {chain[^3].Id}""");
+        }
+        var unreadable = await VerifyAsync(app);
+        var last = await app.Service<AuditVerification>().LastAsync(CancellationToken.None);
+
+        Assert.Equal(("event_inserted", forgedId), (zero.Problem?.Kind, zero.Problem?.EventId));
+        Assert.Equal(("content_changed", chain[^3].Id), (unreadable.Problem?.Kind, unreadable.Problem?.EventId));
+        Assert.NotNull(last);
+        Assert.False(last.Ok); // the latest genuine verification, not the forged "ok" row
+        Assert.NotEqual(999999, last.Checked);
+    }
+
+    /// <summary>Edits the event at <paramref name="fromSeq"/> and recomputes every hash after it, and the head: self-consistent.</summary>
+    private static async Task RewriteFromAsync(MamaDbContext db, long fromSeq)
+    {
+        var tail = await db.AuditEvents.AsTracking().Where(e => e.Seq >= fromSeq).OrderBy(e => e.Seq).ToListAsync();
+        tail[0].Detail = """{"organization":"forged"}""";
+        var prev = tail[0].PrevHash!;
+        foreach (var e in tail)
+        {
+            e.PrevHash = prev;
+            e.Hash = prev = AuditChain.HashOf(prev, e);
+        }
+        await db.SaveChangesAsync();
+        await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Hash" = {prev}""");
     }
 
     [Fact]
