@@ -17,14 +17,12 @@ public sealed partial class AuditRetention(
     AuditLog audit,
     AuditCheckpointSigner signer,
     IOptions<AuditOptions> options,
+    IOptions<AuditStreamOptions> stream,
     TimeProvider clock,
     ILogger<AuditRetention> logger)
 {
     public const string Action = "audit.purge";
     private const int Chunk = 10_000;
-
-    /// <summary>Only events up to this seq may go: those a stream has delivered (null when nothing limits it).</summary>
-    public Func<MamaDbContext, CancellationToken, Task<long?>> DeliveredThrough { get; set; } = (_, _) => Task.FromResult<long?>(null);
 
     /// <returns>The number of events deleted.</returns>
     public async Task<long> PurgeAsync(CancellationToken ct)
@@ -32,7 +30,8 @@ public sealed partial class AuditRetention(
         if (options.Value.RetentionDays is not { } days) return 0;
         var cutoff = clock.GetUtcNow() - TimeSpan.FromDays(days);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var limit = await DeliveredThrough(db, ct) ?? long.MaxValue;
+        // Never past what the SIEM stream has delivered, when it is on.
+        var limit = await AuditStreamCursor.DeliveredThroughAsync(db, stream.Value, ct) ?? long.MaxValue;
         var current = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
         var candidates = await db.AuditCheckpoints.AsNoTracking().Where(c => c.At < cutoff && c.Seq <= limit && c.Seq > current.AnchorSeq)
             .OrderByDescending(c => c.Seq).Take(10).ToListAsync(ct);

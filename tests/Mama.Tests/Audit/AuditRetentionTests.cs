@@ -14,19 +14,7 @@ public abstract class AuditRetentionTests
     {
         await using var app = NewApp();
         await app.InitializeAsync();
-        // The first checkpoint is signed as soon as there are events; the old one below must come after it, as in time.
-        await MamaApp.EventuallyAsync(async () => await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None) is not null,
-            "the first checkpoint is signed");
-        using (var admin = await app.SuperAdminAsync()) await admin.CreateUsersAsync(6);
-        var chain = await ChainAsync(app);
-        var old = chain[^4];
-        var first = (await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None))!;
-        // A checkpoint signed two days ago at that event, as the checkpointer would have signed it then.
-        await using (var db = app.NewDbContext())
-        {
-            db.AuditCheckpoints.Add(app.Service<AuditCheckpointSigner>().Sign(new ChainPosition(old.Seq!.Value, old.Hash!), DateTimeOffset.UtcNow.AddDays(-2), first.Signature));
-            await db.SaveChangesAsync();
-        }
+        var (chain, old) = await SignedTwoDaysAgoAsync(app);
 
         await app.RestartAsync(new Dictionary<string, string?>
         {
@@ -71,6 +59,56 @@ public abstract class AuditRetentionTests
 
         Assert.False(result.Ok);
         Assert.Equal(("event_missing", signed.Seq), (result.Problem?.Kind, result.Problem?.Seq));
+    }
+
+    [Fact]
+    public async Task RetentionNeverDeletesEventsTheSiemStreamHasNotDelivered()
+    {
+        await using var receiver = await Mama.Tests.Webhooks.WebhookReceiver.StartAsync();
+        receiver.Answer = (_, _) => 500;
+        await using var app = NewApp();
+        await app.InitializeAsync();
+        var (_, old) = await SignedTwoDaysAgoAsync(app);
+        await app.RestartAsync(new Dictionary<string, string?>(AuditStreamApp.Streaming(receiver.Url))
+        {
+            ["Mama:Audit:RetentionDays"] = "1",
+            ["Mama:Audit:RetentionCheckInterval"] = "1.00:00:00", // once at start; the test calls it after that
+        });
+        var retention = app.Service<AuditRetention>();
+        await MamaApp.EventuallyAsync(() => Task.FromResult(receiver.Received.Count >= 2), "the stream tries and is refused");
+
+        var whileUndelivered = await retention.PurgeAsync(CancellationToken.None);
+        var keptAnchor = await AnchorAsync(app);
+        receiver.Answer = (_, _) => 200;
+        await MamaApp.EventuallyAsync(async () => await app.Service<AuditStream>().DeliveredThroughAsync(CancellationToken.None) >= old.Seq,
+            "the stream delivers past the old checkpoint");
+        var afterDelivery = await retention.PurgeAsync(CancellationToken.None);
+
+        Assert.Equal((0L, 0L), (whileUndelivered, keptAnchor));
+        Assert.True(afterDelivery >= old.Seq!.Value - 1, $"{afterDelivery} deleted once delivered");
+        Assert.Equal(old.Seq, await AnchorAsync(app));
+    }
+
+    /// <summary>Events, then a genuine checkpoint two days old at one of them, after the first one signed at start.</summary>
+    private static async Task<(List<AuditEvent> Chain, AuditEvent Old)> SignedTwoDaysAgoAsync(MamaApp app)
+    {
+        // The first checkpoint is signed as soon as there are events; the old one below must come after it, as in time.
+        await MamaApp.EventuallyAsync(async () => await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None) is not null,
+            "the first checkpoint is signed");
+        using (var admin = await app.SuperAdminAsync()) await admin.CreateUsersAsync(6);
+        var chain = await ChainAsync(app);
+        var old = chain[^4];
+        var first = (await app.Service<AuditCheckpoints>().LatestAsync(CancellationToken.None))!;
+        await using var db = app.NewDbContext();
+        db.AuditCheckpoints.Add(app.Service<AuditCheckpointSigner>().Sign(new ChainPosition(old.Seq!.Value, old.Hash!), DateTimeOffset.UtcNow.AddDays(-2), first.Signature));
+        await db.SaveChangesAsync();
+        return (chain, old);
+    }
+
+    private static async Task<long> AnchorAsync(MamaApp app)
+    {
+        await using var db = app.NewDbContext();
+        return await db.AuditChainHead.Select(h => h.AnchorSeq).SingleAsync();
     }
 
     private static async Task<List<AuditEvent>> ChainAsync(MamaApp app)
