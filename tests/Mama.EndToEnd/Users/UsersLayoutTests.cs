@@ -74,7 +74,11 @@ public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
         await Expect(add).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("mud-dialog-fullscreen"));
         await add.GetByText("Paste CSV or TSV lines").ClickAsync();
         await add.GetByLabel("Lines to add").FillAsync($"{tag}-p1,{tag}-org,gpt-4o\n{tag}-p2,{tag}-org,gpt-4o");
-        await add.GetByRole(AriaRole.Button, new() { Name = "Add pasted lines" }).ClickAsync();
+        // The button turns enabled once the circuit has the pasted text; under load that round trip can lag the fill.
+        var addPasted = add.GetByRole(AriaRole.Button, new() { Name = "Add pasted lines" });
+        await Expect(addPasted).ToBeEnabledAsync();
+        await addPasted.ClickAsync();
+        await Expect(add.GetByLabel("User ID (row 2)")).ToHaveValueAsync($"{tag}-p2");
         Assert.True((await add.GetByLabel("User ID (row 1)").BoundingBoxAsync())!.Width > 200, "each draft row's fields stack at full width");
         var create = add.GetByRole(AriaRole.Button, new() { Name = "Create 2 users" });
         await Expect(create).ToBeInViewportAsync();
