@@ -109,7 +109,7 @@ public sealed class ShellTests(MamaE2E app) : BrowserTest(app)
         foreach (var cookie in await Context.CookiesAsync()) await seoul.AddCookiesAsync([new() { Name = cookie.Name, Value = cookie.Value, Domain = cookie.Domain, Path = cookie.Path }]);
 
         await page.GotoAsync("/audit");
-        var first = page.Locator("time[title='Time zone: Asia/Seoul (UTC+09:00)']").First;
+        var first = page.GetByTestId("audit-table").Locator("time[title='Time zone: Asia/Seoul (UTC+09:00)']").First;
         await Expect(first).ToBeVisibleAsync();
         Assert.Contains("(Asia/Seoul (UTC+09:00))", await first.TextContentAsync());
     }

@@ -16,6 +16,9 @@ public abstract partial class QuietLogTests(ObservedApp app)
     {
         var reconciler = app.Service<KeyReconciler>();
         await MamaApp.EventuallyAsync(() => Task.FromResult(!reconciler.ProxyDown && reconciler.AliveCycles > 0), "the reconciler runs with the proxy up");
+        // The events of the start (sign-ins) are signed once, a line that keeps a copy of the checkpoint; then nothing.
+        await MamaApp.EventuallyAsync(() => Task.FromResult(app.Logs.Since(0).Any(l => l.Message.StartsWith("Audit checkpoint signed", StringComparison.Ordinal))),
+            "the start's events are signed");
         var mark = app.Logs.Count;
         var cycles = reconciler.AliveCycles;
 
