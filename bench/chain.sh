@@ -48,7 +48,7 @@ stop
 # Each run: a warm-up at low concurrency, a pause for the JIT's tier-up, then the measured run.
 lookups() {
   start "$1"
-  wrk -t1 -c4 -d5s -s bench/lookup1.lua "$URL/api/v1/keys/lookup" > /dev/null 2>&1; sleep 3
+  wrk -t1 -c4 -d5s -s bench/lookup1.lua "$URL/api/v1/keys/lookup" > /dev/null 2>&1 || true; sleep 3
   wrk -t2 -c$CONNECTIONS -d"$DURATION" --latency -s bench/lookup1.lua "$URL/api/v1/keys/lookup" 2>&1 \
     | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%s %s\n", rps, p99}'
   stop

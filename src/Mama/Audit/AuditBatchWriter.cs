@@ -15,11 +15,11 @@ namespace Mama.Audit;
 internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection, DbCommand? prepared, bool ticks, bool chained) : IDisposable
 {
     private const string InsertSql = """
-        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId", "Seq", "PrevHash", "Hash")
-        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id, @seq, @prev_hash, @hash)
+        INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Reason", "Ip", "TraceId", "Seq", "Hash")
+        VALUES (@at, @actor, @action, @user_ids, @detail, @result, @status_code, @reason, @ip, @trace_id, @seq, @hash)
         """;
 
-    private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id", "@seq", "@prev_hash", "@hash"];
+    private static readonly string[] ParameterNames = ["@at", "@actor", "@action", "@user_ids", "@detail", "@result", "@status_code", "@reason", "@ip", "@trace_id", "@seq", "@hash"];
 
     public static AuditBatchWriter Open(IDbContextFactory<MamaDbContext> dbFactory, bool chained = true)
     {
@@ -196,7 +196,6 @@ internal sealed class AuditBatchWriter(MamaDbContext db, DbConnection connection
         parameters[8].Value = (object?)e.Ip ?? DBNull.Value;
         parameters[9].Value = (object?)e.TraceId ?? DBNull.Value;
         parameters[10].Value = (object?)e.Seq ?? DBNull.Value;
-        parameters[11].Value = (object?)e.PrevHash ?? DBNull.Value;
-        parameters[12].Value = (object?)e.Hash ?? DBNull.Value;
+        parameters[11].Value = (object?)e.Hash ?? DBNull.Value;
     }
 }

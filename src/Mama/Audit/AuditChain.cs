@@ -44,7 +44,6 @@ public static class AuditChain
         {
             e.At = Truncate(e.At);
             e.Seq = head.Seq + 1;
-            e.PrevHash = head.Hash;
             e.Hash = HashOf(head.Hash, e);
             head = new ChainPosition(e.Seq.Value, e.Hash);
         }

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Mama.Audit;
 
 /// <summary>One stored event as read for verification: raw columns, or <see cref="Malformed"/> when a column could not be read.</summary>
-public sealed record ChainRow(long Id, long Seq, ChainContent Content, string? PrevHash, string? Hash, bool Malformed = false);
+public sealed record ChainRow(long Id, long Seq, ChainContent Content, string? Hash, bool Malformed = false);
 
 /// <summary>
 /// One walk over the chain in seq order: each event must hash to its stored hash, follow the one before it, and match
@@ -16,7 +16,6 @@ internal sealed class AuditChainWalk
     private readonly Dictionary<long, AuditCheckpoint> _checkpoints;
     private readonly Dictionary<long, string?> _expectedPrevSignature = [];
     private readonly AuditCheckpoint? _external;
-    private readonly bool _tailOnly;
     private ChainPosition _prev;
     private long? _prevId;
     private string? _prevPrevHash;
@@ -24,10 +23,8 @@ internal sealed class AuditChainWalk
 
     /// <param name="checkpoints">The checkpoints from the anchor to the head, in seq order.</param>
     /// <param name="external">A checkpoint kept outside the database, which the chain must still match.</param>
-    /// <param name="tailOnly">Only the stretch after the latest checkpoint (its "anchor"): no purge or checkpoint-count rules.</param>
-    public AuditChainWalk(AuditChainHead head, IReadOnlyList<AuditCheckpoint> checkpoints, AuditCheckpointSigner signer, AuditCheckpoint? external, bool tailOnly = false)
+    public AuditChainWalk(AuditChainHead head, IReadOnlyList<AuditCheckpoint> checkpoints, AuditCheckpointSigner signer, AuditCheckpoint? external)
     {
-        _tailOnly = tailOnly;
         _head = head;
         _signer = signer;
         _external = external;
@@ -63,9 +60,9 @@ internal sealed class AuditChainWalk
         FirstEventAt ??= e.Content.At;
         if (e.Seq > _head.Seq)
             return new("event_inserted", e.Id, e.Seq, $"Event {e.Id} (seq {e.Seq}) lies past the chain's head (seq {_head.Seq}): it was added outside mama's audit writer.");
-        if (e.Malformed || e.Hash is null || AuditChain.HashOf(e.PrevHash ?? "", e.Content) != e.Hash)
-            return new("content_changed", e.Id, e.Seq, $"Event {e.Id} (seq {e.Seq}) was changed: its content no longer matches its hash.");
-        if (e.PrevHash != _prev.Hash || e.Seq != _prev.Seq + 1)
+        if (e.Malformed || e.Hash is null)
+            return new("content_changed", e.Id, e.Seq, $"Event {e.Id} (seq {e.Seq}) was changed: its content no longer reads as mama wrote it.");
+        if (e.Seq != _prev.Seq + 1 || !Follows(e, _prev.Hash))
             return BrokenLink(e, next);
         if (CheckpointAt(e) is { } problem) return problem;
         if (e.Content.Action == AuditRetention.Action && e.Seq > _head.AnchorSeq) NotePurge(e.Content.Detail);
@@ -80,7 +77,6 @@ internal sealed class AuditChainWalk
     {
         if (_prev.Seq != _head.Seq || _prev.Hash != _head.Hash)
             return new("event_missing", null, _prev.Seq + 1, $"The chain ends at seq {_prev.Seq}, but its head is at seq {_head.Seq}: the last events are missing.");
-        if (_tailOnly) return null;
         if (_head.AnchorSeq > 0 && !(_checkpoints[_head.AnchorSeq].At < _purgedOlderThan))
             return new("event_missing", null, _head.AnchorSeq, $"Events up to seq {_head.AnchorSeq} were deleted, but no purge by retention that allowed it is recorded in the chain.");
         if (_checkpoints.Count == 0 && _head.Seq > 0 && FirstEventAt < unsignedLimit)
@@ -109,17 +105,24 @@ internal sealed class AuditChainWalk
         return null;
     }
 
-    /// <summary>The event is intact but does not follow the one before it: which of missing, inserted or moved.</summary>
+    /// <summary>
+    /// The event does not follow the one before it: a gap in seq is a deletion; following the event two back means the one
+    /// between was inserted; following the next one (which follows the one before) means the two were swapped; anything
+    /// else is a change to its content (or a deletion hidden by renumbering, which looks the same from here).
+    /// </summary>
     private AuditChainProblem BrokenLink(ChainRow e, ChainRow? next)
     {
-        if (_prevId is { } prevId && _prevPrevHash is not null && e.PrevHash == _prevPrevHash)
+        if (e.Seq > _prev.Seq + 1)
+            return new("event_missing", e.Id, e.Seq, $"Events with seq {_prev.Seq + 1}–{e.Seq - 1}, before event {e.Id}, are missing.");
+        if (_prevId is { } prevId && _prevPrevHash is not null && Follows(e, _prevPrevHash))
             return new("event_inserted", prevId, e.Seq - 1, $"Event {prevId} was inserted: the event after it (event {e.Id}) follows the one before it.");
-        if (next is not null && next.PrevHash == _prev.Hash && e.PrevHash == next.Hash)
+        if (next?.Hash is not null && !next.Malformed && Follows(next, _prev.Hash) && Follows(e, next.Hash))
             return new("out_of_order", e.Id, e.Seq, $"Event {e.Id} (seq {e.Seq}) was moved: it belongs after event {next.Id}.");
-        return new("event_missing", e.Id, e.Seq, e.Seq > _prev.Seq + 1
-            ? $"Events with seq {_prev.Seq + 1}–{e.Seq - 1}, before event {e.Id}, are missing."
-            : $"The event before event {e.Id} (seq {e.Seq}) is missing: it does not follow the event now before it.");
+        return new("content_changed", e.Id, e.Seq, $"Event {e.Id} (seq {e.Seq}) was changed: its content no longer matches its hash " +
+            "(or the event before it was deleted and the rest renumbered).");
     }
+
+    private static bool Follows(ChainRow e, string prevHash) => AuditChain.HashOf(prevHash, e.Content) == e.Hash;
 
     private void NotePurge(string detail)
     {

@@ -10,8 +10,8 @@ namespace Mama.Audit;
 /// Signs the chain's head every <c>Mama:Audit:CheckpointEvery</c> events or <c>CheckpointInterval</c>, whichever
 /// comes first, on whichever instance gets there first (a checkpoint per head position, kept unique by the database);
 /// and, when retention is on, deletes what it no longer keeps every <c>RetentionCheckInterval</c>.
-/// Before it signs, it checks what it would vouch for: the latest checkpoint is genuine and the events after it follow it,
-/// the checkpoint this instance signed last is still there, and a chain with no checkpoint at all is young. Otherwise it
+/// Before it signs, it checks what it would vouch for: the latest checkpoint is genuine and the chain still holds it, the
+/// checkpoint this instance signed last is still there, and a chain with no checkpoint at all is young. Otherwise it
 /// refuses (an error in the log, once) rather than sign a chain someone rewrote after deleting its checkpoints.
 /// </summary>
 public sealed partial class AuditCheckpoints(

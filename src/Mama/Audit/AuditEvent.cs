@@ -17,9 +17,7 @@ public sealed class AuditEvent
     public string? TraceId { get; set; }
     /// <summary>The event's place in the audit chain (1, 2, …, in commit order); null only for an event written outside it.</summary>
     public long? Seq { get; set; }
-    /// <summary>The previous event's <see cref="Hash"/> (the chain's genesis or anchor for the first).</summary>
-    public string? PrevHash { get; set; }
-    /// <summary>SHA-256 of <see cref="PrevHash"/> and this event's content (see <see cref="AuditChain"/>).</summary>
+    /// <summary>SHA-256 of the previous event's hash together with this event's content (see <see cref="AuditChain"/>).</summary>
     public string? Hash { get; set; }
 
     /// <summary>

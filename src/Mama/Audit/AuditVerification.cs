@@ -43,9 +43,12 @@ public sealed class AuditVerification(AuditVerifier verifier, AuditLog audit, ID
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var recent = await db.AuditEvents.AsNoTracking().Where(e => e.Action == Action && e.Seq > 0).OrderByDescending(e => e.Seq).Take(20).ToListAsync(ct);
+        var anchor = await db.AuditChainHead.AsNoTracking().SingleAsync(ct);
         foreach (var last in recent)
         {
-            if (last.Hash is null || AuditChain.HashOf(last.PrevHash ?? "", last) != last.Hash) continue;
+            var prev = last.Seq == anchor.AnchorSeq + 1 ? anchor.AnchorHash
+                : await db.AuditEvents.AsNoTracking().Where(e => e.Seq == last.Seq - 1).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+            if (last.Hash is null || prev is null || AuditChain.HashOf(prev, last) != last.Hash) continue;
             try
             {
                 if (JsonSerializer.Deserialize<Recorded>(last.Detail, MamaJson.Options) is { } recorded)

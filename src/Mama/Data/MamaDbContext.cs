@@ -159,7 +159,6 @@ public abstract partial class MamaDbContext(DbContextOptions options)
             audit.Property(a => a.Ip).HasMaxLength(64);
             audit.Property(a => a.TraceId).HasMaxLength(64);
             audit.HasIndex(a => a.Seq).IsUnique();
-            audit.Property(a => a.PrevHash).HasMaxLength(64);
             audit.Property(a => a.Hash).HasMaxLength(64);
         });
         builder.Entity<AuditChainHead>(head =>

@@ -64,7 +64,6 @@ public abstract class AuditTamperTests
         var before = chain[^4];
         var forged = Forge(before);
         forged.Seq = before.Seq + 1;
-        forged.PrevHash = before.Hash;
         forged.Hash = AuditChain.HashOf(before.Hash!, forged);
 
         await using (var db = app.NewDbContext())
@@ -139,7 +138,7 @@ public abstract class AuditTamperTests
         await using (var db = app.NewDbContext())
         {
             takenOut = await db.AuditEvents.Where(e => e.Seq != null).OrderBy(e => e.Seq).Select(e => e.Id).Skip(2).FirstAsync();
-            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = NULL, "PrevHash" = NULL, "Hash" = NULL WHERE "Id" = {takenOut}""");
+            await db.Database.ExecuteSqlAsync($"""UPDATE "audit_events" SET "Seq" = NULL, "Hash" = NULL WHERE "Id" = {takenOut}""");
         }
         await app.RestartAsync();
 
@@ -203,7 +202,7 @@ public abstract class AuditTamperTests
         forged.Action = AuditVerification.Action;
         forged.Detail = """{"ok":true,"checked":999999}""";
         forged.Seq = 0;
-        forged.PrevHash = forged.Hash = AuditChain.Genesis;
+        forged.Hash = AuditChain.Genesis;
         await using (var db = app.NewDbContext())
             await InsertAsync(db, forged);
         var forgedId = await ForgedIdAsync(app);
@@ -227,14 +226,10 @@ public abstract class AuditTamperTests
     /// <summary>Edits the event at <paramref name="fromSeq"/> and recomputes every hash after it, and the head: self-consistent.</summary>
     private static async Task RewriteFromAsync(MamaDbContext db, long fromSeq)
     {
+        var prev = await db.AuditEvents.Where(e => e.Seq == fromSeq - 1).Select(e => e.Hash).SingleAsync();
         var tail = await db.AuditEvents.AsTracking().Where(e => e.Seq >= fromSeq).OrderBy(e => e.Seq).ToListAsync();
         tail[0].Detail = """{"organization":"forged"}""";
-        var prev = tail[0].PrevHash!;
-        foreach (var e in tail)
-        {
-            e.PrevHash = prev;
-            e.Hash = prev = AuditChain.HashOf(prev, e);
-        }
+        foreach (var e in tail) e.Hash = prev = AuditChain.HashOf(prev!, e);
         await db.SaveChangesAsync();
         await db.Database.ExecuteSqlAsync($"""UPDATE "audit_chain" SET "Hash" = {prev}""");
     }
@@ -297,9 +292,9 @@ public abstract class AuditTamperTests
         object at = db.Database.IsSqlite() ? e.At.UtcTicks : e.At;
         return e.Seq is { } seq
             ? db.Database.ExecuteSqlRawAsync("""
-                INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Seq", "PrevHash", "Hash")
-                VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9})
-                """, at, e.Actor, e.Action, e.UserIds, e.Detail, e.Result.ToString(), e.StatusCode, seq, e.PrevHash!, e.Hash!)
+                INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode", "Seq", "Hash")
+                VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})
+                """, at, e.Actor, e.Action, e.UserIds, e.Detail, e.Result.ToString(), e.StatusCode, seq, e.Hash!)
             : db.Database.ExecuteSqlRawAsync("""
                 INSERT INTO "audit_events" ("At", "Actor", "Action", "UserIds", "Detail", "Result", "StatusCode")
                 VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6})

@@ -17,13 +17,6 @@ namespace Mama.Data.Migrations.Sqlite
                 maxLength: 64,
                 nullable: true);
 
-            migrationBuilder.AddColumn<string>(
-                name: "PrevHash",
-                table: "audit_events",
-                type: "TEXT",
-                maxLength: 64,
-                nullable: true);
-
             migrationBuilder.AddColumn<long>(
                 name: "Seq",
                 table: "audit_events",
@@ -55,17 +48,41 @@ namespace Mama.Data.Migrations.Sqlite
                     Hash = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
                     At = table.Column<long>(type: "INTEGER", nullable: false),
                     KeyId = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
-                    Signature = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false)
+                    Signature = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    PrevSignature = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_audit_checkpoints", x => x.Id);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "audit_stream_cursor",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false),
+                    Seq = table.Column<long>(type: "INTEGER", nullable: false),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_stream_cursor", x => x.Id);
+                });
+
             migrationBuilder.InsertData(
                 table: "audit_chain",
                 columns: new[] { "Id", "AnchorHash", "AnchorSeq", "Hash", "Seq" },
                 values: new object[] { 1, "0000000000000000000000000000000000000000000000000000000000000000", 0L, "0000000000000000000000000000000000000000000000000000000000000000", 0L });
+
+            migrationBuilder.InsertData(
+                table: "audit_stream_cursor",
+                columns: new[] { "Id", "Seq", "UpdatedAt" },
+                values: new object[] { 1, 0L, null });
+
+            migrationBuilder.InsertData(
+                table: "job_leases",
+                columns: new[] { "Name", "LeaseUntil", "NextRunAt", "Owner" },
+                values: new object[] { "audit-stream", null, null, null });
 
             migrationBuilder.CreateIndex(
                 name: "IX_audit_events_Seq",
@@ -89,16 +106,20 @@ namespace Mama.Data.Migrations.Sqlite
             migrationBuilder.DropTable(
                 name: "audit_checkpoints");
 
+            migrationBuilder.DropTable(
+                name: "audit_stream_cursor");
+
             migrationBuilder.DropIndex(
                 name: "IX_audit_events_Seq",
                 table: "audit_events");
 
-            migrationBuilder.DropColumn(
-                name: "Hash",
-                table: "audit_events");
+            migrationBuilder.DeleteData(
+                table: "job_leases",
+                keyColumn: "Name",
+                keyValue: "audit-stream");
 
             migrationBuilder.DropColumn(
-                name: "PrevHash",
+                name: "Hash",
                 table: "audit_events");
 
             migrationBuilder.DropColumn(

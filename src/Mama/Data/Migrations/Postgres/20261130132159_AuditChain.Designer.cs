@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Mama.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresMamaDbContext))]
-    [Migration("20261130124400_AuditCheckpointChain")]
-    partial class AuditCheckpointChain
+    [Migration("20261130132159_AuditChain")]
+    partial class AuditChain
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -279,10 +279,6 @@ namespace Mama.Data.Migrations.Postgres
                         .HasColumnType("character varying(64)");
 
                     b.Property<string>("Ip")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<string>("PrevHash")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 

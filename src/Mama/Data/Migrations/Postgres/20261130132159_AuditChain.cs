@@ -19,13 +19,6 @@ namespace Mama.Data.Migrations.Postgres
                 maxLength: 64,
                 nullable: true);
 
-            migrationBuilder.AddColumn<string>(
-                name: "PrevHash",
-                table: "audit_events",
-                type: "character varying(64)",
-                maxLength: 64,
-                nullable: true);
-
             migrationBuilder.AddColumn<long>(
                 name: "Seq",
                 table: "audit_events",
@@ -57,17 +50,41 @@ namespace Mama.Data.Migrations.Postgres
                     Hash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
                     At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     KeyId = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    Signature = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false)
+                    Signature = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    PrevSignature = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_audit_checkpoints", x => x.Id);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "audit_stream_cursor",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "integer", nullable: false),
+                    Seq = table.Column<long>(type: "bigint", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_stream_cursor", x => x.Id);
+                });
+
             migrationBuilder.InsertData(
                 table: "audit_chain",
                 columns: new[] { "Id", "AnchorHash", "AnchorSeq", "Hash", "Seq" },
                 values: new object[] { 1, "0000000000000000000000000000000000000000000000000000000000000000", 0L, "0000000000000000000000000000000000000000000000000000000000000000", 0L });
+
+            migrationBuilder.InsertData(
+                table: "audit_stream_cursor",
+                columns: new[] { "Id", "Seq", "UpdatedAt" },
+                values: new object[] { 1, 0L, null });
+
+            migrationBuilder.InsertData(
+                table: "job_leases",
+                columns: new[] { "Name", "LeaseUntil", "NextRunAt", "Owner" },
+                values: new object[] { "audit-stream", null, null, null });
 
             migrationBuilder.CreateIndex(
                 name: "IX_audit_events_Seq",
@@ -91,16 +108,20 @@ namespace Mama.Data.Migrations.Postgres
             migrationBuilder.DropTable(
                 name: "audit_checkpoints");
 
+            migrationBuilder.DropTable(
+                name: "audit_stream_cursor");
+
             migrationBuilder.DropIndex(
                 name: "IX_audit_events_Seq",
                 table: "audit_events");
 
-            migrationBuilder.DropColumn(
-                name: "Hash",
-                table: "audit_events");
+            migrationBuilder.DeleteData(
+                table: "job_leases",
+                keyColumn: "Name",
+                keyValue: "audit-stream");
 
             migrationBuilder.DropColumn(
-                name: "PrevHash",
+                name: "Hash",
                 table: "audit_events");
 
             migrationBuilder.DropColumn(
