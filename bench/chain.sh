@@ -31,7 +31,11 @@ start() { # $1: Mama__Audit__Unchained
 stop() { kill "$MAMA_PID"; wait "$MAMA_PID" 2>/dev/null || true; MAMA_PID=; }
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-token() { curl -fs -X POST "$URL/api/v1/auth/token" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | json "['access_token']"; }
+token() {
+  local body
+  body="$(curl -s -X POST "$URL/api/v1/auth/token" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}")"
+  echo "$body" | json "['access_token']" 2>/dev/null || { echo "sign-in failed: $body" >&2; return 1; }
+}
 
 start false
 curl -fs -o /dev/null -X POST "$URL/api/v1/auth/password" -H "Authorization: Bearer $(token bench-password)" -H 'Content-Type: application/json' \
