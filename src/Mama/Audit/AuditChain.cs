@@ -3,6 +3,8 @@ using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Mama.Audit;
 
@@ -85,33 +87,34 @@ public static class AuditChain
         return new ChainPosition(reader.GetInt64(0), reader.GetString(1));
     }
 
-    /// <summary>A command that moves the head to <paramref name="head"/>, to run in the transaction that wrote the events.</summary>
+    /// <summary>Locks the head for the context's current transaction (held until it ends) and reads it.</summary>
+    public static Task<ChainPosition> LockHeadAsync(Data.MamaDbContext db, CancellationToken ct) =>
+        LockHeadAsync(db.Database.GetDbConnection(),
+            (db.Database.CurrentTransaction ?? throw new InvalidOperationException("The head is locked inside a transaction.")).GetDbTransaction(),
+            db.Database.IsNpgsql(), ct);
+
+    /// <summary>Makes <paramref name="command"/> move the head to <paramref name="head"/>, to run in the transaction that wrote the events.</summary>
     public static void BindMove(DbCommand command, ChainPosition head)
     {
         command.CommandText = MoveSql;
-        AddParameter(command, "@seq", head.Seq);
-        AddParameter(command, "@hash", head.Hash);
+        AddMoveParameters(command.Parameters, command.CreateParameter, head);
     }
 
     public static void BindMove(DbBatchCommand command, ChainPosition head)
     {
         command.CommandText = MoveSql;
-        var seq = command.CreateParameter();
-        seq.ParameterName = "@seq";
-        seq.Value = head.Seq;
-        command.Parameters.Add(seq);
-        var hash = command.CreateParameter();
-        hash.ParameterName = "@hash";
-        hash.Value = head.Hash;
-        command.Parameters.Add(hash);
+        AddMoveParameters(command.Parameters, command.CreateParameter, head);
     }
 
-    private static void AddParameter(DbCommand command, string name, object value)
+    private static void AddMoveParameters(DbParameterCollection parameters, Func<DbParameter> create, ChainPosition head)
     {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
+        foreach (var (name, value) in new (string, object)[] { ("@seq", head.Seq), ("@hash", head.Hash) })
+        {
+            var parameter = create();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            parameters.Add(parameter);
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 using Mama.Data;
 using Mama.Http;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
@@ -56,7 +55,7 @@ public sealed partial class AuditCheckpoints(
         // Checkpoints form a chain, so two signers must not both follow the same one: the head's lock orders them, held only
         // for the insert (the checks above ran without it). The head as checked is what gets signed.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await AuditChain.LockHeadAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsNpgsql(), ct);
+        await AuditChain.LockHeadAsync(db, ct);
         var latest = await db.AuditCheckpoints.AsNoTracking().OrderByDescending(c => c.Seq).FirstOrDefaultAsync(ct);
         if (latest?.Signature != last?.Signature) return latest; // another instance signed meanwhile
         var checkpoint = signer.Sign(new ChainPosition(head.Seq, head.Hash), at, last?.Signature ?? "");

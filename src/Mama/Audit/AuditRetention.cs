@@ -1,6 +1,5 @@
 using Mama.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Mama.Audit;
@@ -64,7 +63,7 @@ public sealed partial class AuditRetention(
     private async Task<bool> MoveAnchorAsync(MamaDbContext db, AuditCheckpoint anchor, DateTimeOffset cutoff, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await AuditChain.LockHeadAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsNpgsql(), ct);
+        await AuditChain.LockHeadAsync(db, ct);
         var head = await db.AuditChainHead.AsTracking().SingleAsync(ct);
         if (anchor.Seq <= head.AnchorSeq) return false; // another instance moved it meanwhile
         var from = head.AnchorSeq;

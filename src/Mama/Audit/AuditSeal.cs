@@ -17,7 +17,7 @@ public static class AuditSeal
     public static async Task<long> SealHistoryAsync(MamaDbContext db, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var head = await AuditChain.LockHeadAsync(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsNpgsql(), ct);
+        var head = await AuditChain.LockHeadAsync(db, ct);
         var anchor = await db.AuditChainHead.AsNoTracking().Select(h => h.AnchorSeq).SingleAsync(ct);
         if (head.Seq != 0 || anchor != 0) return 0;
         long sealedCount = 0;
