@@ -42,7 +42,8 @@ public static class TelemetrySetup
                     var own = sp.GetRequiredService<IMeterFactory>();
                     b.AddView(i => i.Meter.Scope is IMeterFactory f && !ReferenceEquals(f, own) ? MetricStreamConfiguration.Drop : null);
                 });
-                if (prometheus) m.AddPrometheusExporter();
+                // No cached answer: a scrape shows what happened up to it (the default 300 ms cache could hide it).
+                if (prometheus) m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
             });
         if (otlp)
         {
