@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -124,17 +125,30 @@ public sealed partial class ApiClientService(IDbContextFactory<MamaDbContext> db
             cached = (caller, now + CacheFor);
             _byHash[hash] = cached;
         }
-        if (cached.Caller is { } found) await TouchAsync(found.Id, now, ct);
+        if (cached.Caller is { } found) Touch(found.Id, now);
         return cached.Caller;
     }
 
-    // Last-used is kept to the minute so that lookups do not each cost a write.
-    private async Task TouchAsync(long id, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Last-used is kept to the minute, so that lookups do not each cost a write, and written beside the request rather
+    /// than in its way: on a stalled database a bookkeeping field must not hold a lookup past the audit write timeout.
+    /// </summary>
+    private void Touch(long id, DateTimeOffset now)
     {
         if (_lastUsedWritten.TryGetValue(id, out var last) && now - last < LastUsedResolution) return;
         _lastUsedWritten[id] = now;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.ApiClients.Where(c => c.Id == id).ExecuteUpdateAsync(s => s.SetProperty(c => c.LastUsedAt, now), ct);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync();
+                await db.ApiClients.Where(c => c.Id == id).ExecuteUpdateAsync(s => s.SetProperty(c => c.LastUsedAt, now));
+            }
+            catch (Exception e) when (e is DbException or InvalidOperationException)
+            {
+                _lastUsedWritten.TryRemove(id, out _); // written at the next use instead
+            }
+        });
     }
 
     public static string NewToken() => "mama_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -12,6 +12,9 @@ public abstract class ApiClientAuditTests(MamaApp app)
     /// <summary>SQL that makes inserting an <c>api_client.create</c> audit event fail, and SQL that undoes it.</summary>
     protected abstract (string Break, string Repair) BrokenCreateAudit { get; }
 
+    /// <summary>SQL that makes writing any API client's last use fail, and SQL that undoes it.</summary>
+    protected abstract (string Break, string Repair) BrokenLastUsed { get; }
+
     [Fact]
     public async Task TenConcurrentRevokesOfOneClientSucceedOnceAndTheOthersAre404()
     {
@@ -68,6 +71,45 @@ public abstract class ApiClientAuditTests(MamaApp app)
         Assert.Equal([(AuditResult.Denied, 403), (AuditResult.Failure, 404)], events.Select(e => (e.Result, e.StatusCode)));
     }
 
+    [Fact]
+    public async Task ALookupRecordsItsClientsLastUseBesideTheAnswerAndIsAnsweredWhenThatWriteFails()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var user = (await admin.CreateUsersAsync(1))[0];
+        var (breakSql, repairSql) = BrokenLastUsed;
+        var broken = await NewClientAsync(admin);
+        await using (var db = app.NewDbContext()) await db.Database.ExecuteSqlRawAsync(breakSql);
+        try
+        {
+            var response = await broken.Client.GetAsync($"/api/v1/keys/{user}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        finally
+        {
+            await using var db = app.NewDbContext();
+            await db.Database.ExecuteSqlRawAsync(repairSql);
+        }
+        await using (var db = app.NewDbContext())
+            Assert.True(await db.AuditEvents.AnyAsync(e => e.Actor == "api:" + broken.Name && e.Action == "key.lookup" && e.Result == AuditResult.Success));
+
+        var working = await NewClientAsync(admin);
+        Assert.Equal(HttpStatusCode.OK, (await working.Client.GetAsync($"/api/v1/keys/{user}")).StatusCode);
+        await MamaApp.EventuallyAsync(async () =>
+        {
+            await using var db = app.NewDbContext();
+            return await db.ApiClients.Where(c => c.Name == working.Name).Select(c => c.LastUsedAt).SingleAsync() is not null;
+        }, "the last use of a client that looked a key up is recorded");
+    }
+
+    private async Task<(string Name, HttpClient Client)> NewClientAsync(HttpClient admin)
+    {
+        var name = NewName();
+        var created = await (await admin.PostJsonAsync("/api/v1/api-clients", new { name, service = "billing" })).ReadAsync<CreatedApiClientResponse>(HttpStatusCode.Created);
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add("X-API-Key", created.Token);
+        return (name, client);
+    }
+
     private static string NewName() => "client-" + Guid.NewGuid().ToString("N")[..8];
 }
 
@@ -76,6 +118,10 @@ public sealed class ApiClientAuditTestsOnSqlite(SqliteApp app) : ApiClientAuditT
     protected override (string Break, string Repair) BrokenCreateAudit => (
         """CREATE TRIGGER audit_broken BEFORE INSERT ON "audit_events" WHEN NEW."Action" = 'api_client.create' BEGIN SELECT RAISE(ABORT, 'audit broken'); END""",
         "DROP TRIGGER audit_broken");
+
+    protected override (string Break, string Repair) BrokenLastUsed => (
+        """CREATE TRIGGER last_used_broken BEFORE UPDATE OF "LastUsedAt" ON "api_clients" BEGIN SELECT RAISE(ABORT, 'last use broken'); END""",
+        "DROP TRIGGER last_used_broken");
 }
 
 public sealed class ApiClientAuditTestsOnPostgres(PostgresApp app) : ApiClientAuditTests(app), IClassFixture<PostgresApp>
@@ -87,4 +133,11 @@ public sealed class ApiClientAuditTestsOnPostgres(PostgresApp app) : ApiClientAu
         CREATE TRIGGER audit_broken BEFORE INSERT ON "audit_events" FOR EACH ROW EXECUTE FUNCTION audit_broken();
         """,
         """DROP TRIGGER audit_broken ON "audit_events"; DROP FUNCTION audit_broken();""");
+
+    protected override (string Break, string Repair) BrokenLastUsed => (
+        """
+        CREATE FUNCTION last_used_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'last use broken'; END $$;
+        CREATE TRIGGER last_used_broken BEFORE UPDATE OF "LastUsedAt" ON "api_clients" FOR EACH ROW EXECUTE FUNCTION last_used_broken();
+        """,
+        """DROP TRIGGER last_used_broken ON "api_clients"; DROP FUNCTION last_used_broken();""");
 }
