@@ -4,6 +4,7 @@
 # script in a temp folder. Prints figures; asserts nothing.
 #   bash bench/scale.sh
 #   MAMA_BENCH_DURATION=20s MAMA_BENCH_INSTANCES=3 bash bench/scale.sh
+#   MAMA_BENCH_PG_SETTINGS="-c commit_delay=200 -c commit_siblings=2" bash bench/scale.sh   # an A/B of server settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -29,7 +30,7 @@ trap cleanup EXIT
 mkdir -p "$WORK/pg" && chmod 755 "$WORK"
 pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null
 pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$WORK/pg -c max_connections=300" >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$WORK/pg -c max_connections=300 ${MAMA_BENCH_PG_SETTINGS:-}" >/dev/null
 pg "$PGBIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -qc "CREATE ROLE mama LOGIN PASSWORD 'mama' CREATEDB" >/dev/null
 pg "$PGBIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -qc "CREATE DATABASE mama OWNER mama" >/dev/null
 
@@ -66,23 +67,30 @@ done
 export MAMA_BENCH_TOKEN="$(curl -fs -X POST "$URL/api/v1/api-clients" "${AUTH[@]}" -d '{"name":"bench","service":"billing","scope":"all"}' | json "['token']")"
 export MAMA_BENCH_RANGE=$USERS
 
+# CPU time (clock ticks of 10 ms) of mama's instances and of PostgreSQL (postmaster and every backend), so the
+# figures show who spends the two cores.
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+pg_pids() { local m; m="$(head -1 "$WORK/pg/data/postmaster.pid")"; echo "$m" $(pgrep -P "$m"); }
+
 # The same total connections, split over the instances; each wrk reports its own; the sum is the figure.
 drive() { # $1: how many instances
-  local n=$1 per=$((CONNECTIONS / $1)) i
+  local n=$1 per=$((CONNECTIONS / $1)) i m0 p0
   for i in $(seq 0 $((n - 1))); do wrk -t1 -c4 -d5s -s bench/lookup1.lua "http://127.0.0.1:${PORTS[$i]}/api/v1/keys/lookup" > /dev/null 2>&1 || true; done
   sleep 3
+  m0="$(ticks "${PIDS[@]}")"; p0="$(ticks $(pg_pids))"
   for i in $(seq 0 $((n - 1))); do
     wrk -t1 -c"$per" -d"$DURATION" --latency -s bench/lookup1.lua "http://127.0.0.1:${PORTS[$i]}/api/v1/keys/lookup" > "$WORK/wrk-$n-$i.txt" 2>&1 &
   done
   wait # the wrk runs: this runs in a subshell, whose only children they are
-  cat "$WORK"/wrk-"$n"-*.txt | awk '/Requests\/sec/ {rps += $2} /^ +99%/ {p = $2; sub(/ms/, "", p); if (p + 0 > worst) worst = p + 0} END {printf "%.0f %.1fms\n", rps, worst}'
+  local m=$(( $(ticks "${PIDS[@]}") - m0 )) p=$(( $(ticks $(pg_pids)) - p0 ))
+  cat "$WORK"/wrk-"$n"-*.txt | awk -v m="$m" -v p="$p" '/Requests\/sec/ {rps += $2} /requests in/ {reqs += $1} /^ +99%/ {q = $2; sub(/ms/, "", q); if (q + 0 > worst) worst = q + 0} END {printf "%.0f %.1fms %.0f %.0f\n", rps, worst, m * 10000 / reqs, p * 10000 / reqs}'
 }
-read -r one_rps one_p99 < <(drive 1)
+read -r one_rps one_p99 one_mama one_pg < <(drive 1)
 for _ in $(seq 2 "$INSTANCES"); do start; done
-read -r many_rps many_p99 < <(drive "$INSTANCES")
+read -r many_rps many_p99 many_mama many_pg < <(drive "$INSTANCES")
 
 echo
 echo "== scale-out on PostgreSQL (fsync on; $(nproc) cores shared by PostgreSQL, mama and wrk; 1-ID lookups, $CONNECTIONS connections in all, $DURATION) =="
-printf '%-22s %12s %14s\n' "instances" "requests/s" "worst p99"
-printf '%-22s %12s %14s\n' "1" "$one_rps" "$one_p99" "$INSTANCES" "$many_rps" "$many_p99"
+printf '%-12s %12s %12s %18s %22s\n' "instances" "requests/s" "worst p99" "mama CPU/request" "PostgreSQL CPU/request"
+printf '%-12s %12s %12s %15s µs %19s µs\n' "1" "$one_rps" "$one_p99" "$one_mama" "$one_pg" "$INSTANCES" "$many_rps" "$many_p99" "$many_mama" "$many_pg"
 printf '%s instances / 1: %.2f\n' "$INSTANCES" "$(echo "$many_rps / $one_rps" | bc -l)"
