@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Mama.Http;
@@ -27,14 +28,19 @@ public sealed class KeyProtector
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
+    private const int MaxIdleCiphers = 32;
     private readonly byte[] _current;
     private readonly Dictionary<string, byte[]> _byId;
+    // Set up once and reused: a new AES-GCM context per key read cost more than the decryption itself (OpenSSL's
+    // context set-up and error-queue clearing). An AesGcm is not thread-safe, so each is used by one caller at a time.
+    private readonly Dictionary<string, ConcurrentBag<AesGcm>> _idle;
 
     public KeyProtector(byte[] current, IEnumerable<byte[]> previous)
     {
         _current = current;
         CurrentKeyId = IdOf(current);
         _byId = previous.Append(current).ToDictionary(IdOf);
+        _idle = _byId.Keys.ToDictionary(id => id, _ => new ConcurrentBag<AesGcm>());
     }
 
     public string CurrentKeyId { get; }
@@ -52,8 +58,15 @@ public sealed class KeyProtector
         var sealedBytes = new byte[NonceSize + data.Length + TagSize];
         var nonce = sealedBytes.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_current, TagSize);
-        aes.Encrypt(nonce, data, sealedBytes.AsSpan(NonceSize, data.Length), sealedBytes.AsSpan(NonceSize + data.Length), Encoding.UTF8.GetBytes(userId));
+        var aes = Rent(CurrentKeyId, _current);
+        try
+        {
+            aes.Encrypt(nonce, data, sealedBytes.AsSpan(NonceSize, data.Length), sealedBytes.AsSpan(NonceSize + data.Length), Encoding.UTF8.GetBytes(userId));
+        }
+        finally
+        {
+            Return(CurrentKeyId, aes);
+        }
         return sealedBytes;
     }
 
@@ -63,9 +76,25 @@ public sealed class KeyProtector
             throw new CryptographicException($"No encryption key with id {keyId} is configured (see Mama:PreviousEncryptionKeys).");
         var length = sealedBytes.Length - NonceSize - TagSize;
         var plaintext = new byte[length];
-        using var aes = new AesGcm(key, TagSize);
-        aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize, length), sealedBytes.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(userId));
+        var aes = Rent(keyId, key);
+        try
+        {
+            aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize, length), sealedBytes.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(userId));
+        }
+        finally
+        {
+            Return(keyId, aes);
+        }
         return Encoding.UTF8.GetString(plaintext);
+    }
+
+    private AesGcm Rent(string keyId, byte[] key) => _idle[keyId].TryTake(out var aes) ? aes : new AesGcm(key, TagSize);
+
+    private void Return(string keyId, AesGcm aes)
+    {
+        var idle = _idle[keyId];
+        if (idle.Count < MaxIdleCiphers) idle.Add(aes);
+        else aes.Dispose();
     }
 
     /// <summary>The key, or null if it does not decrypt: damaged, or sealed with a key that is not configured.</summary>
