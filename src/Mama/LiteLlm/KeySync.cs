@@ -43,6 +43,12 @@ public sealed partial class KeySync(
     private const int MaxRounds = 4;
 
     /// <summary>
+    /// Users a run of this instance has queued and not yet finished. A run that is not forced leaves them to it: the
+    /// reconciler must not push, with a /key/info first, the new users a create's inline run (past its budget) still has queued.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, byte> _queued = new();
+
+    /// <summary>
     /// Syncs the users now with bounded concurrency and waits at most <paramref name="budget"/>: what is not done by
     /// then is reported pending, and its push carries on in the background (holding its lease, recording its own
     /// result) until this instance stops; the reconciler picks up whatever is left.
@@ -83,10 +89,12 @@ public sealed partial class KeySync(
     {
         // Stopping the instance ends the pushes that outlived their request; their leases lapse or are released.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        var queued = ids.Where(id => _queued.TryAdd(id, 0)).ToList();
+        var mine = queued.ToHashSet();
         try
         {
             var inFlight = calls.InFlightFor(options.Value.MaxConcurrency);
-            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = inFlight, CancellationToken = stop.Token },
+            await Parallel.ForEachAsync(force ? ids : queued, new ParallelOptions { MaxDegreeOfParallelism = inFlight, CancellationToken = stop.Token },
                 async (id, token) =>
                 {
                     try
@@ -98,6 +106,10 @@ public sealed partial class KeySync(
                         // One user's database error must not stop the others; this one stays pending for the reconciler.
                         logger.LogWarning(e, "Syncing user {Id} failed", id);
                     }
+                    finally
+                    {
+                        if (mine.Contains(id)) _queued.TryRemove(id, out _);
+                    }
                 });
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -106,6 +118,10 @@ public sealed partial class KeySync(
         catch (Exception e)
         {
             logger.LogError(e, "Syncing {Count} users failed", ids.Count);
+        }
+        finally
+        {
+            foreach (var id in queued) _queued.TryRemove(id, out _);
         }
     }
 
