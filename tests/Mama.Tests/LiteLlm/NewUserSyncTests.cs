@@ -12,13 +12,39 @@ namespace Mama.Tests.LiteLlm;
 /// </summary>
 public abstract class NewUserSyncTests(MamaApp app) : IAsyncLifetime
 {
+    private bool _restarted;
+
     public ValueTask InitializeAsync()
     {
         app.LiteLlm.KeyPolicy.StallGenerateAfterStore = false;
+        app.LiteLlm.SetLatency(TimeSpan.Zero, "/key/generate");
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => InitializeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await InitializeAsync();
+        if (_restarted) await app.RestartAsync();
+    }
+
+    [Fact]
+    public async Task NewUsersTheCreatesOwnSyncHasNotReachedWithinItsBudgetAreStillPushedByItOneCallEach()
+    {
+        // Two calls at a time, 100 ms each: twenty users take about a second, twice the budget, so the reconciler's turn comes first.
+        await app.RestartAsync(new Dictionary<string, string?> { ["LiteLlm:InlineSyncBudget"] = "00:00:00.500", ["LiteLlm:MaxConcurrency"] = "2" });
+        _restarted = true;
+        using var admin = await app.SuperAdminAsync();
+        app.LiteLlm.SetLatency(TimeSpan.FromMilliseconds(100), "/key/generate");
+        var ids = Enumerable.Range(0, 20).Select(_ => UserTestData.NewId()).ToList();
+
+        var created = await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id)));
+
+        Assert.Contains(created.Sync, s => s.State == SyncOutcome.Pending);
+        await MamaApp.EventuallyAsync(async () => (await UsersAsync(ids)).All(u => u.SyncState == SyncState.Synced), "every user is synced");
+        var hashes = await HashesAsync(ids);
+        Assert.All(app.LiteLlm.Calls.Snapshot().Where(c => hashes.Contains(c.Token)), c => Assert.Equal((1, 1), (c.Calls, c.Generated)));
+        Assert.DoesNotContain(app.LiteLlm.Requests.Snapshot(), r => hashes.Any(hash => r.Url.Contains(hash, StringComparison.Ordinal)));
+    }
 
     [Fact]
     public async Task FiftyUsersCreatedInOneCallCostOneGenerateEachAndNoKeyInfo()
@@ -111,6 +137,12 @@ public abstract class NewUserSyncTests(MamaApp app) : IAsyncLifetime
         await using var db = app.NewDbContext();
         var rows = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).ToDictionaryAsync(u => u.UserId, u => u.KeyHash);
         return ids.Select(id => rows[id]).ToList();
+    }
+
+    private async Task<List<User>> UsersAsync(List<string> ids)
+    {
+        await using var db = app.NewDbContext();
+        return await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.UserId)).ToListAsync();
     }
 
     private async Task<User> UserAsync(string id)
