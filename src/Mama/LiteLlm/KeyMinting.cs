@@ -55,10 +55,12 @@ public sealed class KeyMinting(
     /// a key with the spec, stores it, and returns null. <paramref name="refusal"/>: the proxy has just refused the
     /// stored key's value, so it lacks it; once the mint succeeds, the refusal is remembered as the proxy's mode.
     /// <paramref name="slot"/>: the current key, or the key a rotation brings in (stored in the next slot, not yet current).
+    /// <paramref name="knownAbsent"/>: the stored key was never sent to the proxy (a user just created), so it is not asked for.
     /// </summary>
-    public async Task<LiteLlmKey?> EnsureAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct, LiteLlmException? refusal = null, KeySlot slot = KeySlot.Current)
+    public async Task<LiteLlmKey?> EnsureAsync(User user, string leaseToken, KeySpec spec, CancellationToken ct, LiteLlmException? refusal = null,
+        KeySlot slot = KeySlot.Current, bool knownAbsent = false)
     {
-        if (refusal is null && await liteLlm.GetKeyByHashAsync(HashIn(user, slot), ct) is { } existing)
+        if (refusal is null && !knownAbsent && await liteLlm.GetKeyByHashAsync(HashIn(user, slot), ct) is { } existing)
         {
             if (user.MintRequestedAt is not null) await ClearIntentAsync(user, leaseToken, ct);
             return existing;

@@ -33,6 +33,7 @@ public sealed partial class KeySync(
     KeyMinting minting,
     KeyRotationSteps rotation,
     Leases leases,
+    ProxyCalls calls,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
@@ -42,14 +43,23 @@ public sealed partial class KeySync(
     private const int MaxRounds = 4;
 
     /// <summary>
+    /// Users a run of this instance has queued and not yet finished. A run that is not forced leaves them to it: the
+    /// reconciler must not push, with a /key/info first, the new users a create's inline run (past its budget) still has queued.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, byte> _queued = new();
+
+    /// <summary>
     /// Syncs the users now with bounded concurrency and waits at most <paramref name="budget"/>: what is not done by
     /// then is reported pending, and its push carries on in the background (holding its lease, recording its own
     /// result) until this instance stops; the reconciler picks up whatever is left.
+    /// <paramref name="fresh"/>: users the caller has just created with a key mama made, never pushed anywhere, so
+    /// their first push skips the <c>/key/info</c> (see <see cref="IsUntouched"/>).
     /// </summary>
-    public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct, bool force = false)
+    public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct, bool force = false,
+        IReadOnlySet<long>? fresh = null)
     {
         var outcomes = new ConcurrentDictionary<long, SyncOutcome>();
-        var work = RunAllAsync(ids, outcomes, force, ct);
+        var work = RunAllAsync(ids, outcomes, force, fresh, ct);
         if (budget == Timeout.InfiniteTimeSpan)
         {
             await work;
@@ -75,23 +85,30 @@ public sealed partial class KeySync(
     public async Task<SyncOutcome> SyncOneAsync(long id, CancellationToken ct) =>
         (await SyncAsync([id], Timeout.InfiniteTimeSpan, ct, force: true)).SingleOrDefault() ?? new SyncOutcome("", SyncOutcome.Deleted);
 
-    private async Task RunAllAsync(IReadOnlyCollection<long> ids, ConcurrentDictionary<long, SyncOutcome> outcomes, bool force, CancellationToken ct)
+    private async Task RunAllAsync(IReadOnlyCollection<long> ids, ConcurrentDictionary<long, SyncOutcome> outcomes, bool force, IReadOnlySet<long>? fresh, CancellationToken ct)
     {
         // Stopping the instance ends the pushes that outlived their request; their leases lapse or are released.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        var queued = ids.Where(id => _queued.TryAdd(id, 0)).ToList();
+        var mine = queued.ToHashSet();
         try
         {
-            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = stop.Token },
+            var inFlight = calls.InFlightFor(options.Value.MaxConcurrency);
+            await Parallel.ForEachAsync(force ? ids : queued, new ParallelOptions { MaxDegreeOfParallelism = inFlight, CancellationToken = stop.Token },
                 async (id, token) =>
                 {
                     try
                     {
-                        if (await SyncUserAsync(id, force, token) is { } outcome) outcomes[id] = outcome;
+                        if (await SyncUserAsync(id, force, fresh?.Contains(id) == true, token) is { } outcome) outcomes[id] = outcome;
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         // One user's database error must not stop the others; this one stays pending for the reconciler.
                         logger.LogWarning(e, "Syncing user {Id} failed", id);
+                    }
+                    finally
+                    {
+                        if (mine.Contains(id)) _queued.TryRemove(id, out _);
                     }
                 });
         }
@@ -102,10 +119,14 @@ public sealed partial class KeySync(
         {
             logger.LogError(e, "Syncing {Count} users failed", ids.Count);
         }
+        finally
+        {
+            foreach (var id in queued) _queued.TryRemove(id, out _);
+        }
     }
 
     /// <summary>One user under its lease; null when the row is gone without this worker having deleted it.</summary>
-    private async Task<SyncOutcome?> SyncUserAsync(long id, bool force, CancellationToken ct)
+    private async Task<SyncOutcome?> SyncUserAsync(long id, bool force, bool fresh, CancellationToken ct)
     {
         await using var lease = await leases.TryTakeUserAsync(id, ct);
         if (lease is null)
@@ -125,7 +146,7 @@ public sealed partial class KeySync(
             Result result;
             try
             {
-                result = await PushAsync(user, lease.Token, work.Token, justSwapped: user.Version == swapped);
+                result = await PushAsync(user, lease.Token, work.Token, justSwapped: user.Version == swapped, keyAbsent: fresh && round == 1 && IsUntouched(user));
             }
             catch (OperationCanceledException) when (lease.IsLost && !ct.IsCancellationRequested)
             {
@@ -157,6 +178,15 @@ public sealed partial class KeySync(
         var names = await db.KeyUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.UserId);
         return ids.Where(names.ContainsKey).Select(id => new SyncOutcome(names[id], SyncOutcome.Pending, why)).ToList();
     }
+
+    /// <summary>
+    /// The row as its create left it: never pushed with a result (no attempt, no sync, no live key), no mint begun, no
+    /// rotation, no edit. With the caller's word that mama made its key in that very create, the proxy cannot hold the
+    /// key yet; should it anyway (a push whose result was lost), the generate's "already exists" reads it then.
+    /// </summary>
+    private static bool IsUntouched(User user) =>
+        user.Version == 1 && user.SyncAttempts == 0 && user.LastSyncedAt is null && user.KeyLiveAt is null && user.MintRequestedAt is null
+        && user.NextKeyHash is null && user.PreviousKeyHash is null && user.DeletedAt is null;
 
     /// <summary>The user's replaced key has reached the end of its grace window.</summary>
     private bool RevocationDue(User user) => user.PreviousKeyExpiresAt <= clock.GetUtcNow();
@@ -193,8 +223,11 @@ public sealed partial class KeySync(
     /// <param name="At">The time the pushed spec was computed for (expiry): what the record writes as <c>LastSyncedAt</c>.</param>
     private sealed record Result(ResultKind Kind, bool Transient = false, string? Error = null, DateTimeOffset? At = null);
 
-    /// <summary>The HTTP half of one user's sync: no database writes. <paramref name="justSwapped"/>: the current key was made to spec just now.</summary>
-    private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct, bool justSwapped = false)
+    /// <summary>
+    /// The HTTP half of one user's sync: no database writes. <paramref name="justSwapped"/>: the current key was made to spec just now.
+    /// <paramref name="keyAbsent"/>: the proxy cannot hold the current key yet, so it is created without asking first.
+    /// </summary>
+    private async Task<Result> PushAsync(User user, string leaseToken, CancellationToken ct, bool justSwapped = false, bool keyAbsent = false)
     {
         try
         {
@@ -221,7 +254,7 @@ public sealed partial class KeySync(
                 return new Result(ResultKind.Swapped, At: at);
             }
             if (!justSwapped)
-                await EnsureOrMintAsync(user, protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId), leaseToken, spec, ct);
+                await EnsureOrMintAsync(user, protector.Unprotect(user.KeyCiphertext, user.KeyEncryptionKeyId, user.UserId), leaseToken, spec, ct, absent: keyAbsent);
             // During the grace, the replaced key gets every edit too.
             if (user.PreviousKeyHash is { } replaced) await rotation.UpdatePreviousAsync(replaced, spec, ct);
             return new Result(ResultKind.Synced, At: at);

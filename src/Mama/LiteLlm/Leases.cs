@@ -134,7 +134,9 @@ public sealed class HeldLease : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(renewal, clock, _stop.Token);
+                // Stopped is how every short push ends: no exception for it (one per pushed user showed in the sync profile).
+                await Task.Delay(renewal, clock, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (_stop.IsCancellationRequested) return;
                 var next = clock.GetUtcNow() + duration;
                 if (!await renew(next, _stop.Token))
                 {

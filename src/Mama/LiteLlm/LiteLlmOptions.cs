@@ -16,8 +16,12 @@ public sealed class LiteLlmOptions
     /// <summary>How long a request that changes users waits for their inline sync before answering "pending".</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan InlineSyncBudget { get; set; } = TimeSpan.FromSeconds(5);
-    [Range(1, 64)]
-    public int MaxConcurrency { get; set; } = 8;
+    /// <summary>
+    /// The most proxy calls one sync keeps in flight; within it, the number follows the proxy's answer time
+    /// (<see cref="ProxyCalls.InFlightFor(int)"/>): about 40 at 20 ms.
+    /// </summary>
+    [Range(1, 256)]
+    public int MaxConcurrency { get; set; } = 64;
     /// <summary>How often the background reconciler looks for pending users.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);

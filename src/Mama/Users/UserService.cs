@@ -147,7 +147,9 @@ public sealed partial class UserService(
             throw;
         }
 
-        var outcomes = await SyncInlineAsync(created, deadline);
+        // A key mama made here was never sent anywhere: its first push needs no /key/info. A key an admin brought may be on the proxy.
+        var made = rows.Select((row, i) => (row, i)).Where(x => x.row!.Key is null).Select(x => created[x.i].Id).ToHashSet();
+        var outcomes = await SyncInlineAsync(created, deadline, made);
         return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
     }
 
@@ -268,13 +270,13 @@ public sealed partial class UserService(
     /// The change is committed before this runs, so nothing here may turn the answer into an error: a sync that
     /// fails, or whose result cannot be recorded, is logged and answered as pending, and the reconciler finishes it.
     /// </summary>
-    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, DateTimeOffset deadline)
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, DateTimeOffset deadline, IReadOnlySet<long>? fresh = null)
     {
         if (users.Count == 0) return [];
         try
         {
             // A client going away must not cut the sync short either, so only the budget limits it.
-            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), deadline - clock.GetUtcNow(), CancellationToken.None);
+            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), deadline - clock.GetUtcNow(), CancellationToken.None, fresh: fresh);
             if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
             return outcomes;
         }
