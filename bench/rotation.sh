@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 USERS="${MAMA_BENCH_ROTATION_USERS:-10000}"
 LATENCY_MS="${MAMA_BENCH_PROXY_LATENCY_MS:-20}"
-CONCURRENCY="${MAMA_BENCH_SYNC_CONCURRENCY:-32}"   # LiteLlm:MaxConcurrency for this run (the default is 8)
+CONCURRENCY="${MAMA_BENCH_SYNC_CONCURRENCY:-64}"   # LiteLlm:MaxConcurrency for this run (64 is the default)
 WORK="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT="$(free_port)"

@@ -121,6 +121,9 @@ echo "create 1,000 users in one call (emulator over HTTP), first 10 calls: media
 echo "one list page (search + model filter + sort, page_size 50) over $LIST_USERS users: median $(median "${page_ms[@]}") ms, max $(printf '%s\n' "${page_ms[@]}" | sort -n | tail -1) ms server time"
 echo "resident memory with $LIST_USERS users: $RSS_IDLE MB idle; $RSS_UI with $SESSIONS UI sessions open (peak $RSS_PEAK MB over the whole run)"
 
+# Sync throughput on its own instance, against a standalone emulator with latency (MAMA_BENCH_SKIP_SYNC=1 skips it).
+[ -n "${MAMA_BENCH_SKIP_SYNC:-}" ] || { echo; bash bench/sync.sh; }
+
 # The rotation scenario runs on its own instance, against a standalone emulator with latency (MAMA_BENCH_SKIP_ROTATION=1 skips it).
 [ -n "${MAMA_BENCH_SKIP_ROTATION:-}" ] || { echo; bash bench/rotation.sh; }
 
