@@ -53,13 +53,14 @@ public sealed partial class KeySync(
     /// then is reported pending, and its push carries on in the background (holding its lease, recording its own
     /// result) until this instance stops; the reconciler picks up whatever is left.
     /// <paramref name="fresh"/>: users the caller has just created with a key mama made, never pushed anywhere, so
-    /// their first push skips the <c>/key/info</c> (see <see cref="IsUntouched"/>).
+    /// their first push skips the <c>/key/info</c> (see <see cref="IsUntouched"/>). <paramref name="born"/>: users the caller
+    /// inserted already holding these leases (<see cref="Leases.ForNewUser"/>), which their push adopts instead of taking one.
     /// </summary>
     public async Task<IReadOnlyList<SyncOutcome>> SyncAsync(IReadOnlyCollection<long> ids, TimeSpan budget, CancellationToken ct, bool force = false,
-        IReadOnlySet<long>? fresh = null)
+        IReadOnlySet<long>? fresh = null, IReadOnlyDictionary<long, NewUserLease>? born = null)
     {
         var outcomes = new ConcurrentDictionary<long, SyncOutcome>();
-        var work = RunAllAsync(ids, outcomes, force, fresh, ct);
+        var work = RunAllAsync(ids, outcomes, force, fresh, born, ct);
         if (budget == Timeout.InfiniteTimeSpan)
         {
             await work;
@@ -85,7 +86,8 @@ public sealed partial class KeySync(
     public async Task<SyncOutcome> SyncOneAsync(long id, CancellationToken ct) =>
         (await SyncAsync([id], Timeout.InfiniteTimeSpan, ct, force: true)).SingleOrDefault() ?? new SyncOutcome("", SyncOutcome.Deleted);
 
-    private async Task RunAllAsync(IReadOnlyCollection<long> ids, ConcurrentDictionary<long, SyncOutcome> outcomes, bool force, IReadOnlySet<long>? fresh, CancellationToken ct)
+    private async Task RunAllAsync(IReadOnlyCollection<long> ids, ConcurrentDictionary<long, SyncOutcome> outcomes, bool force, IReadOnlySet<long>? fresh,
+        IReadOnlyDictionary<long, NewUserLease>? born, CancellationToken ct)
     {
         // Stopping the instance ends the pushes that outlived their request; their leases lapse or are released.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
@@ -99,7 +101,7 @@ public sealed partial class KeySync(
                 {
                     try
                     {
-                        if (await SyncUserAsync(id, force, fresh?.Contains(id) == true, token) is { } outcome) outcomes[id] = outcome;
+                        if (await SyncUserAsync(id, force, fresh?.Contains(id) == true, born?.GetValueOrDefault(id), token) is { } outcome) outcomes[id] = outcome;
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -126,9 +128,9 @@ public sealed partial class KeySync(
     }
 
     /// <summary>One user under its lease; null when the row is gone without this worker having deleted it.</summary>
-    private async Task<SyncOutcome?> SyncUserAsync(long id, bool force, bool fresh, CancellationToken ct)
+    private async Task<SyncOutcome?> SyncUserAsync(long id, bool force, bool fresh, NewUserLease? born, CancellationToken ct)
     {
-        await using var lease = await leases.TryTakeUserAsync(id, ct);
+        await using var lease = born is null ? await leases.TryTakeUserAsync(id, ct) : await leases.AdoptUserAsync(id, born, ct);
         if (lease is null)
             return (await PendingAsync([id], BusyReason)).SingleOrDefault();
         using var work = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);

@@ -41,6 +41,27 @@ public sealed class Leases(IDbContextFactory<MamaDbContext> dbFactory, IOptions<
         return taken == 1 ? Hold(token, now + Duration, (until, c) => RenewUserAsync(id, token, until, c), c => ReleaseUserAsync(id, token, c)) : null;
     }
 
+    /// <summary>
+    /// A lease for a user about to be inserted: the create writes its token and expiry into the row in its own transaction,
+    /// so the user is born held, and its inline sync takes it over with <see cref="AdoptUserAsync"/> instead of a commit of its own.
+    /// </summary>
+    public NewUserLease ForNewUser() => new(NewToken(), clock.GetUtcNow() + Duration);
+
+    /// <summary>
+    /// Holds a lease the create wrote. While no renewal is due yet it is held exactly as if taken when the create committed,
+    /// so nothing is written; later it is extended first, only if the row still names its token. Null when another worker took it.
+    /// </summary>
+    public async Task<HeldLease?> AdoptUserAsync(long id, NewUserLease lease, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var renewal = options.Value.SyncLeaseRenewal;
+        var firstRenewal = lease.Until - Duration + renewal - now;
+        if (firstRenewal >= TimeSpan.Zero)
+            return Hold(lease.Token, lease.Until, (until, c) => RenewUserAsync(id, lease.Token, until, c), c => ReleaseUserAsync(id, lease.Token, c), firstRenewal);
+        if (!await RenewUserAsync(id, lease.Token, now + Duration, ct)) return null;
+        return Hold(lease.Token, now + Duration, (until, c) => RenewUserAsync(id, lease.Token, until, c), c => ReleaseUserAsync(id, lease.Token, c));
+    }
+
     /// <summary>Takes the job's lease if nobody holds it (and, with <paramref name="onlyIfDue"/>, if the job is due).</summary>
     public async Task<HeldLease?> TryTakeJobAsync(string name, bool onlyIfDue, CancellationToken ct)
     {
@@ -60,8 +81,9 @@ public sealed class Leases(IDbContextFactory<MamaDbContext> dbFactory, IOptions<
         lease.MarkReleased();
     }
 
-    private HeldLease Hold(string token, DateTimeOffset until, Func<DateTimeOffset, CancellationToken, Task<bool>> renew, Func<CancellationToken, Task> release) =>
-        new(token, until, renew, release, options.Value.SyncLease, options.Value.SyncLeaseRenewal, clock, logger);
+    private HeldLease Hold(string token, DateTimeOffset until, Func<DateTimeOffset, CancellationToken, Task<bool>> renew, Func<CancellationToken, Task> release,
+        TimeSpan? firstRenewal = null) =>
+        new(token, until, renew, release, options.Value.SyncLease, options.Value.SyncLeaseRenewal, firstRenewal ?? options.Value.SyncLeaseRenewal, clock, logger);
 
     private string NewToken() => $"{_instance}:{Interlocked.Increment(ref _takes)}";
 
@@ -97,6 +119,9 @@ public sealed class Leases(IDbContextFactory<MamaDbContext> dbFactory, IOptions<
     }
 }
 
+/// <summary>A user's lease made before its row exists: the create inserts the row holding it.</summary>
+public sealed record NewUserLease(string Token, DateTimeOffset Until);
+
 /// <summary>
 /// A lease this worker holds, renewed in the background until disposed. <see cref="Lost"/> is cancelled as soon as
 /// a renewal finds the lease taken, or when renewals failed for so long that it may have expired: work that runs
@@ -113,12 +138,12 @@ public sealed class HeldLease : IAsyncDisposable
     private bool _released;
 
     internal HeldLease(string token, DateTimeOffset until, Func<DateTimeOffset, CancellationToken, Task<bool>> renew, Func<CancellationToken, Task> release,
-        TimeSpan duration, TimeSpan renewal, TimeProvider clock, ILogger logger)
+        TimeSpan duration, TimeSpan renewal, TimeSpan firstRenewal, TimeProvider clock, ILogger logger)
     {
         Token = token;
         _release = release;
         _logger = logger;
-        _renewals = RenewAsync(until, renew, duration, renewal, clock);
+        _renewals = RenewAsync(until, renew, duration, renewal, firstRenewal, clock);
     }
 
     public string Token { get; }
@@ -128,14 +153,14 @@ public sealed class HeldLease : IAsyncDisposable
     /// <summary>The work's final write cleared the lease itself (it is conditional on <see cref="Token"/>).</summary>
     public void MarkReleased() => _released = true;
 
-    private async Task RenewAsync(DateTimeOffset until, Func<DateTimeOffset, CancellationToken, Task<bool>> renew, TimeSpan duration, TimeSpan renewal, TimeProvider clock)
+    private async Task RenewAsync(DateTimeOffset until, Func<DateTimeOffset, CancellationToken, Task<bool>> renew, TimeSpan duration, TimeSpan renewal, TimeSpan firstRenewal, TimeProvider clock)
     {
-        while (true)
+        for (var delay = firstRenewal; ; delay = renewal)
         {
             try
             {
                 // Stopped is how every short push ends: no exception for it (one per pushed user showed in the sync profile).
-                await Task.Delay(renewal, clock, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Task.Delay(delay, clock, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 if (_stop.IsCancellationRequested) return;
                 var next = clock.GetUtcNow() + duration;
                 if (!await renew(next, _stop.Token))

@@ -100,9 +100,13 @@ public sealed partial class UserService(
         }
 
         var now = clock.GetUtcNow();
+        var born = new List<NewUserLease>(rows.Count);
         var created = rows.Select(r => r!).Select(row =>
         {
             var key = row.Key ?? KeyProtector.NewLiteLlmKey();
+            // Born held by the inline sync's lease: no commit of its own to take it, and a crash leaves a lease that lapses.
+            var lease = leases.ForNewUser();
+            born.Add(lease);
             var user = new User
             {
                 UserId = row.UserId!,
@@ -120,6 +124,8 @@ public sealed partial class UserService(
                 NextSyncAt = ReconcilerTakesOverAt(now),
                 ExpiresAt = row.ExpiresAt?.ToUniversalTime(),
                 Version = 1,
+                SyncLeaseOwner = lease.Token,
+                SyncLeaseUntil = lease.Until,
             };
             user.SetModels(Distinct(row.AllowedModels));
             user.SetServices(Distinct(row.AllowedServices));
@@ -149,7 +155,7 @@ public sealed partial class UserService(
 
         // A key mama made here was never sent anywhere: its first push needs no /key/info. A key an admin brought may be on the proxy.
         var made = rows.Select((row, i) => (row, i)).Where(x => x.row!.Key is null).Select(x => created[x.i].Id).ToHashSet();
-        var outcomes = await SyncInlineAsync(created, deadline, made);
+        var outcomes = await SyncInlineAsync(created, deadline, made, created.Select((u, i) => (u.Id, born[i])).ToDictionary());
         return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
     }
 
@@ -270,13 +276,14 @@ public sealed partial class UserService(
     /// The change is committed before this runs, so nothing here may turn the answer into an error: a sync that
     /// fails, or whose result cannot be recorded, is logged and answered as pending, and the reconciler finishes it.
     /// </summary>
-    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, DateTimeOffset deadline, IReadOnlySet<long>? fresh = null)
+    private async Task<IReadOnlyList<SyncOutcome>> SyncInlineAsync(IReadOnlyList<User> users, DateTimeOffset deadline, IReadOnlySet<long>? fresh = null,
+        IReadOnlyDictionary<long, NewUserLease>? born = null)
     {
         if (users.Count == 0) return [];
         try
         {
             // A client going away must not cut the sync short either, so only the budget limits it.
-            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), deadline - clock.GetUtcNow(), CancellationToken.None, fresh: fresh);
+            var outcomes = await sync.SyncAsync(users.Select(u => u.Id).ToList(), deadline - clock.GetUtcNow(), CancellationToken.None, fresh: fresh, born: born);
             if (outcomes.Any(o => o.State is SyncOutcome.Pending or SyncOutcome.Failed)) reconciler.Wake();
             return outcomes;
         }
