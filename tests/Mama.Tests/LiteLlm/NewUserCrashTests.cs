@@ -1,5 +1,3 @@
-using Mama.Data;
-using Mama.LiteLlmEmulator;
 using Mama.Tests.Infrastructure;
 using Mama.Users;
 using Microsoft.EntityFrameworkCore;
@@ -10,32 +8,20 @@ namespace Mama.Tests.LiteLlm;
 /// The real mama process killed right after a create committed, its inline sync's generates still held by the proxy:
 /// the users were born holding that sync's lease, which lapses, and a restarted process pushes each user's own key once.
 /// </summary>
-public abstract class NewUserCrashTests(string provider) : IAsyncLifetime
+public abstract class NewUserCrashTests(string provider) : ProcessCrashTest(provider)
 {
     private const int Users = 6;
-
-    private RunningEmulator? _emulator;
-    private TestDatabase? _database;
-    private MamaProcess? _mama;
-
-    private EmulatorControl Proxy => _emulator!.Control;
-
-    public async ValueTask InitializeAsync()
-    {
-        _emulator = await LiteLlmEmulatorHost.StartAsync(new EmulatorOptions { Port = 0, MasterKey = MamaApp.MasterKey }, CancellationToken.None);
-        _database = await TestDatabase.CreateAsync(provider);
-    }
 
     [Fact]
     public async Task MamaKilledRightAfterACreateCommittedLeavesLeasesThatLapseAndARestartPushesEveryUsersOwnKey()
     {
-        _mama = await StartAsync("first");
-        using (var first = _mama.CreateClient())
+        await StartAsync("first");
+        using (var first = Instance.CreateClient())
             await MamaApp.ChangePasswordAsync(first, "admin", MamaApp.BootstrapPassword, MamaApp.SuperAdminPassword);
         Proxy.SetLatency(TimeSpan.FromMinutes(2), "/key/generate"); // the inline sync's generates never get through
 
         var ids = Enumerable.Range(0, Users).Select(_ => UserTestData.NewId("crash")).ToList();
-        using (var admin = await _mama.SignInSuperAdminAsync())
+        using (var admin = await Instance.SignInSuperAdminAsync())
             Assert.All((await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id)))).Sync, s => Assert.Equal("pending", s.State));
         await using (var db = NewDbContext())
         {
@@ -45,9 +31,9 @@ public abstract class NewUserCrashTests(string provider) : IAsyncLifetime
         }
         Assert.DoesNotContain(Proxy.GetKeys(), k => ids.Contains(k.KeyAlias!));
 
-        await _mama.DisposeAsync(); // killed: no shutdown, no lease released
+        await KillAsync(); // killed: no shutdown, no lease released
         Proxy.SetLatency(TimeSpan.Zero, "/key/generate");
-        _mama = await StartAsync("second");
+        await StartAsync("second");
 
         await MamaApp.EventuallyAsync(async () =>
         {
@@ -62,27 +48,6 @@ public abstract class NewUserCrashTests(string provider) : IAsyncLifetime
                 Assert.Equal(user.KeyHash, key.Token);
                 Assert.Equal(1, Proxy.Calls.Snapshot().Single(c => c.Token == key.Token).Generated);
             }
-    }
-
-    private async Task<MamaProcess> StartAsync(string name)
-    {
-        var folder = Directory.CreateDirectory(Path.Combine(_database!.Folder, name)).FullName;
-        var environment = MamaProcess.SyncingEnvironment(provider, _database.ConnectionString, _emulator!.BaseUrl);
-        // Longer than the test: the held generates are never given up on before the process is killed.
-        environment["LiteLlm__Timeout"] = "00:02:00";
-        return await MamaProcess.StartAsync(folder, environment);
-    }
-
-    private MamaDbContext NewDbContext() => provider == "sqlite"
-        ? new SqliteMamaDbContext(new DbContextOptionsBuilder<SqliteMamaDbContext>().UseSqlite(_database!.ConnectionString).Options)
-        : new PostgresMamaDbContext(new DbContextOptionsBuilder<PostgresMamaDbContext>().UseNpgsql(_database!.ConnectionString).Options);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_mama is not null) await _mama.DisposeAsync();
-        if (_database is not null) await _database.DisposeAsync();
-        if (_emulator is not null) await _emulator.DisposeAsync();
-        GC.SuppressFinalize(this);
     }
 }
 

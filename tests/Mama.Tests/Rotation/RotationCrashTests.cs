@@ -1,8 +1,6 @@
-using System.Net;
 using Mama.ApiClients;
 using Mama.Data;
 using Mama.LiteLlm;
-using Mama.LiteLlmEmulator;
 using Mama.Rotation;
 using Mama.Tests.Infrastructure;
 using Mama.Users;
@@ -15,21 +13,9 @@ namespace Mama.Tests.Rotation;
 /// unanswered, a grace window running, a delete in flight); a restarted process finishes the rotation with exactly one
 /// key per user on the proxy, the one lookups return.
 /// </summary>
-public abstract class RotationCrashTests(string provider) : IAsyncLifetime
+public abstract class RotationCrashTests(string provider) : ProcessCrashTest(provider)
 {
     private const int Users = 3;
-
-    private RunningEmulator? _emulator;
-    private TestDatabase? _database;
-    private MamaProcess? _mama;
-
-    private EmulatorControl Proxy => _emulator!.Control;
-
-    public async ValueTask InitializeAsync()
-    {
-        _emulator = await LiteLlmEmulatorHost.StartAsync(new EmulatorOptions { Port = 0, MasterKey = MamaApp.MasterKey }, CancellationToken.None);
-        _database = await TestDatabase.CreateAsync(provider);
-    }
 
     [Theory]
     [InlineData("after the start commit")]
@@ -38,18 +24,18 @@ public abstract class RotationCrashTests(string provider) : IAsyncLifetime
     [InlineData("while the old keys' deletes are held")]
     public async Task MamaKilledAtAStepOfARotationFinishesItAfterARestartWithExactlyOneKeyPerUserThatLookupsReturn(string step)
     {
-        _mama = await StartAsync("first");
-        using (var first = _mama.CreateClient())
+        await StartAsync("first");
+        using (var first = Instance.CreateClient())
             await MamaApp.ChangePasswordAsync(first, "admin", MamaApp.BootstrapPassword, MamaApp.SuperAdminPassword);
-        var lookupToken = await CreateLookupClientAsync(_mama);
+        var lookupToken = await CreateLookupClientAsync(Instance);
         var ids = Enumerable.Range(0, Users).Select(_ => UserTestData.NewId("rot")).ToList();
-        using (var admin = await _mama.SignInSuperAdminAsync())
+        using (var admin = await Instance.SignInSuperAdminAsync())
             await admin.CreateUsersAsync(ids.Select(id => UserTestData.Row(id)));
         await UntilDbAsync(db => db.KeyUsers.CountAsync(u => ids.Contains(u.UserId) && u.SyncState == SyncState.Synced && u.KeyLiveAt != null), "the users' keys are live");
         var old = ids.ToDictionary(id => id, id => Proxy.FindKeyByAlias(id)!.Token);
 
         string rotationId;
-        using (var admin = await _mama.SignInSuperAdminAsync())
+        using (var admin = await Instance.SignInSuperAdminAsync())
         {
             switch (step)
             {
@@ -77,15 +63,15 @@ public abstract class RotationCrashTests(string provider) : IAsyncLifetime
             }
         }
 
-        await _mama.DisposeAsync(); // killed: no shutdown, whatever was in flight never gets its answer
+        await KillAsync(); // killed: no shutdown, whatever was in flight never gets its answer
         Proxy.SetDown(false);
         Proxy.KeyPolicy.StallGenerateAfterStore = false;
         Proxy.SetLatency(TimeSpan.Zero, "/key/delete");
         if (step == "after the swap, during the grace window")
             await using (var db = NewDbContext()) await db.EndGraceAsync(ids);
-        _mama = await StartAsync("second");
+        await StartAsync("second");
 
-        using (var admin = await _mama.SignInSuperAdminAsync())
+        using (var admin = await Instance.SignInSuperAdminAsync())
         {
             await admin.UntilAsync(rotationId, p => p.Revoked == Users && p.Finished, "the restarted mama finishes the rotation", seconds: 90);
             var progress = await admin.ProgressAsync(rotationId);
@@ -107,7 +93,7 @@ public abstract class RotationCrashTests(string provider) : IAsyncLifetime
             Assert.Equal(Users, events.Count(e => e.Action == KeyRotationSteps.Revoked));
         }
         Assert.Equal(Users, Proxy.GetKeys().Count(k => k.Metadata["managed_by"]?.GetValue<string>() == "mama"));
-        using var client = _mama.CreateClient();
+        using var client = Instance.CreateClient();
         client.DefaultRequestHeaders.Add("X-API-Key", lookupToken);
         var found = await (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids })).ReadAsync<LookupResponse>();
         Assert.Equal(ids.Order(), found.Users.Select(u => u.UserId).Order());
@@ -121,34 +107,9 @@ public abstract class RotationCrashTests(string provider) : IAsyncLifetime
             return await count(db) == Users;
         }, because, TimeSpan.FromSeconds(60));
 
-    private async Task<MamaProcess> StartAsync(string name)
+    protected override void Configure(IDictionary<string, string?> environment)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(_database!.Folder, name)).FullName;
-        var environment = MamaProcess.SyncingEnvironment(provider, _database.ConnectionString, _emulator!.BaseUrl);
-        // Longer than the test: held calls are never given up on before the process is killed.
-        environment["LiteLlm__Timeout"] = "00:02:00";
         environment["LiteLlm__DriftCheckInterval"] = "00:00:01";
-        return await MamaProcess.StartAsync(folder, environment);
-    }
-
-    private static async Task<string> CreateLookupClientAsync(MamaProcess mama)
-    {
-        using var admin = await mama.SignInSuperAdminAsync();
-        var created = await (await admin.PostJsonAsync("/api/v1/api-clients", new { name = "lookups", service = "billing", scope = "all" }))
-            .ReadAsync<CreatedApiClientResponse>(HttpStatusCode.Created);
-        return created.Token;
-    }
-
-    private MamaDbContext NewDbContext() => provider == "sqlite"
-        ? new SqliteMamaDbContext(new DbContextOptionsBuilder<SqliteMamaDbContext>().UseSqlite(_database!.ConnectionString).Options)
-        : new PostgresMamaDbContext(new DbContextOptionsBuilder<PostgresMamaDbContext>().UseNpgsql(_database!.ConnectionString).Options);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_mama is not null) await _mama.DisposeAsync();
-        if (_database is not null) await _database.DisposeAsync();
-        if (_emulator is not null) await _emulator.DisposeAsync();
-        GC.SuppressFinalize(this);
     }
 }
 
