@@ -100,13 +100,11 @@ public sealed partial class UserService(
         }
 
         var now = clock.GetUtcNow();
-        var born = new List<NewUserLease>(rows.Count);
         var created = rows.Select(r => r!).Select(row =>
         {
             var key = row.Key ?? KeyProtector.NewLiteLlmKey();
             // Born held by the inline sync's lease: no commit of its own to take it, and a crash leaves a lease that lapses.
             var lease = leases.ForNewUser();
-            born.Add(lease);
             var user = new User
             {
                 UserId = row.UserId!,
@@ -155,7 +153,7 @@ public sealed partial class UserService(
 
         // A key mama made here was never sent anywhere: its first push needs no /key/info. A key an admin brought may be on the proxy.
         var made = rows.Select((row, i) => (row, i)).Where(x => x.row!.Key is null).Select(x => created[x.i].Id).ToHashSet();
-        var outcomes = await SyncInlineAsync(created, deadline, made, created.Select((u, i) => (u.Id, born[i])).ToDictionary());
+        var outcomes = await SyncInlineAsync(created, deadline, made, created.ToDictionary(u => u.Id, u => new NewUserLease(u.SyncLeaseOwner!, u.SyncLeaseUntil!.Value)));
         return new UsersChangedResponse(await ResponsesAsync(created, ct), outcomes);
     }
 
