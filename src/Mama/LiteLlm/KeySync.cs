@@ -34,6 +34,7 @@ public sealed partial class KeySync(
     KeyRotationSteps rotation,
     Leases leases,
     ProxyCalls calls,
+    SyncRecords records,
     IOptions<LiteLlmOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
@@ -285,7 +286,8 @@ public sealed partial class KeySync(
     }
 
     /// <summary>
-    /// Records one result at once, so progress shows user by user. The write holds only while this worker holds the
+    /// Records one result as soon as it can (a synced one in the next shared commit, <see cref="SyncRecords"/>), so progress
+    /// shows user by user. The write holds only while this worker holds the
     /// lease and the user's version is the one pushed; it also releases the lease. No outcome with the lease still
     /// held means the user changed meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
     /// </summary>
@@ -321,15 +323,7 @@ public sealed partial class KeySync(
         }
         else if (result.Kind == ResultKind.Synced)
         {
-            recorded = await mine.ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.SyncState, SyncState.Synced)
-                .SetProperty(u => u.SyncError, (string?)null)
-                .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, result.At ?? now)
-                .SetProperty(u => u.KeyLiveAt, u => u.KeyLiveAt ?? now)
-                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null)
-                .SetProperty(u => u.SyncLeaseOwner, (string?)null)
-                .SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null), none);
+            recorded = await records.SyncedAsync(id, token, version, result.At ?? now, now) ? 1 : 0;
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
         }
         else if (result.Kind == ResultKind.Conflict)

@@ -48,6 +48,7 @@ public static class LiteLlmSetup
         services.AddSingleton<KeyMinting>();
         services.AddSingleton<Leases>();
         services.AddSingleton<KeyRotationSteps>();
+        services.AddSingleton<SyncRecords>();
         services.AddSingleton<KeySync>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<KeyReconciler>();
