@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace Mama.Http;
@@ -5,6 +6,8 @@ namespace Mama.Http;
 /// <summary>What text mama accepts, one set of rules for the door check (<see cref="InputGuard"/>), names, IDs and return addresses.</summary>
 public static class TextRules
 {
+    private static readonly SearchValues<char> PrintableAscii = SearchValues.Create(Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (char)c).ToArray());
+
     /// <summary>
     /// Control characters (Cc), invisible formatting characters (Cf: zero-width spaces, bidi overrides) and the
     /// line and paragraph separators (Zl, Zp): they make two names look alike or a name look like another.
@@ -15,6 +18,7 @@ public static class TextRules
     /// <summary>A hidden character (see <see cref="IsHidden"/>) or half of a surrogate pair: not fit for a name, ID or filter.</summary>
     public static bool HasHiddenOrBroken(string text)
     {
+        if (!text.AsSpan().ContainsAnyExcept(PrintableAscii)) return false; // the common case, checked vectorised
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Mama.Http;
@@ -16,6 +17,8 @@ namespace Mama.Users;
 public static partial class UserValidation
 {
     public const int MaxUserIdLength = 128;
+
+    private static readonly SearchValues<char> AsciiIdCharacters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-+ ");
 
     public const string UserIdRule = "1–128 letters or digits of any script, '.', '_', '@', '-', '+' and single spaces between them";
 
@@ -50,6 +53,7 @@ public static partial class UserValidation
         if (id[0] == ' ' || id[^1] == ' ') return new("user_id_spaces", "Must not start or end with a space.");
         if (id.Contains("  ", StringComparison.Ordinal)) return new("user_id_spaces", "Spaces only one at a time, between other characters.");
         if (id.Contains('/')) return new("user_id_invalid", "Must not contain '/'.");
+        if (!id.AsSpan().ContainsAnyExcept(AsciiIdCharacters)) return null; // ASCII letters, digits and symbols: fits, and is NFC
         var previous = UnicodeCategory.SpaceSeparator;
         foreach (var rune in id.EnumerateRunes())
         {

@@ -30,6 +30,7 @@ public sealed class UserIdRuleTests
     [InlineData("a.b_c@d-e")]
     [InlineData("ABCxyz0189")]
     [InlineData("@leading.and.trailing.")]
+    [InlineData("first last+tag")]
     public void EveryIdOfTheOldAsciiRuleStaysValid(string id) => Assert.True(UserValidation.IsValidNewUserId(id));
 
     [Fact]
@@ -48,6 +49,7 @@ public sealed class UserIdRuleTests
     [InlineData("김\u200B민지", "invisible")]
     [InlineData("abc\u202Edef", "invisible")]
     [InlineData("a\tb", "control")]
+    [InlineData("a\u007Fb", "control")] // DEL: ASCII, yet not printable
     [InlineData("a/b", "'/'")]
     [InlineData("김\u3000민지", "U+3000")] // the ideographic space is not the one space allowed
     [InlineData("\u3164", "U+3164")] // the Hangul filler is a letter that renders as nothing
