@@ -36,7 +36,7 @@ public sealed partial class UserService
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known);
 
-        var total = await users.CountAsync(ct);
+        var total = await CountAsync(users, known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null, ct);
         users = (query.Sort, descending) switch
         {
             ("organization", false) => users.OrderBy(u => u.Organization).ThenBy(u => u.UserId),
@@ -54,6 +54,29 @@ public sealed partial class UserService
             new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total }), ct);
         return new UserPage(items, total, page, pageSize);
     }
+
+    /// <summary>
+    /// The list's totals by filter, valid until the next committed write to users: paging through a filter, or reloading
+    /// it, counts once (the count reads every matching user, a page only its own). SQLite only, where this process is the
+    /// only writer; PostgreSQL counts every time.
+    /// </summary>
+    private readonly UserRowCache<ListTotal>? _totals = changes is null ? null : new(changes, 256);
+
+    private sealed record ListTotal(int Count);
+
+    /// <param name="key">Null for a filter no write to users announces a change of (unavailable models follow the proxy's list).</param>
+    private async Task<int> CountAsync(IQueryable<User> users, string? key, CancellationToken ct)
+    {
+        if (_totals is null || key is null) return await users.CountAsync(ct);
+        var version = _totals.Version; // before counting: a write that commits meanwhile makes the count uncacheable
+        if (_totals.TryGet(key, out var cached)) return cached.Count;
+        var total = await users.CountAsync(ct);
+        _totals.Add(key, new ListTotal(total), version);
+        return total;
+    }
+
+    /// <summary>The filter's values as one key, each after its length, so that no two filters share a key.</summary>
+    private static string TotalKey(params string?[] values) => string.Concat(values.Select(v => v is null ? "-|" : $"{v.Length}|{v}"));
 
     /// <summary>
     /// How many of these users the filter hides (the page's "3 selected users are hidden by the filter"). Not audited:
