@@ -177,6 +177,21 @@ public abstract class UserListFilterTests(MamaApp app)
     }
 
     [Fact]
+    public async Task TheTotalIsTheSameOnAFullPageALastPartPageAnEmptyPagePastTheEndAndWhenNothingMatches()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Tag();
+        await admin.CreateUsersAsync(5, organization: "org-" + tag);
+        async Task<UserPage> PageAsync(string search, int page) =>
+            await (await admin.GetAsync($"/api/v1/users?search={search}&sort=user_id&page_size=2&page={page}")).ReadAsync<UserPage>();
+
+        var pages = new[] { await PageAsync(tag, 1), await PageAsync(tag, 3), await PageAsync(tag, 4), await PageAsync("none-" + tag, 1) };
+
+        Assert.Equal([5, 5, 5, 0], pages.Select(p => p.Total));
+        Assert.Equal([2, 1, 0, 0], pages.Select(p => p.Items.Count));
+    }
+
+    [Fact]
     public async Task TheHiddenCountSaysHowManyOfTheGivenUsersTheFilterLeavesOut()
     {
         using var admin = await app.SuperAdminAsync();
