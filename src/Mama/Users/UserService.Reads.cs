@@ -36,8 +36,10 @@ public sealed partial class UserService
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known);
 
-        var total = await users.CountAsync(ct);
-        users = (query.Sort, descending) switch
+        var key = known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null;
+        var version = _totals?.Version ?? 0; // before reading: a write that commits meanwhile makes what is read uncacheable
+        int? total = key is not null && _totals is not null && _totals.TryGet(key, out var cached) ? cached.Count : null;
+        var sorted = (query.Sort, descending) switch
         {
             ("organization", false) => users.OrderBy(u => u.Organization).ThenBy(u => u.UserId),
             ("organization", true) => users.OrderByDescending(u => u.Organization).ThenBy(u => u.UserId),
@@ -48,12 +50,30 @@ public sealed partial class UserService
             (_, true) => users.OrderByDescending(u => u.UserId),
             _ => users.OrderBy(u => u.UserId),
         };
-        var items = (await users.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
+        var items = (await sorted.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
+        if (total is null)
+        {
+            // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
+            total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count : await users.CountAsync(ct);
+            if (key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
+        }
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
-            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total }), ct);
-        return new UserPage(items, total, page, pageSize);
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total = total.Value }), ct);
+        return new UserPage(items, total.Value, page, pageSize);
     }
+
+    /// <summary>
+    /// The list's totals by filter, valid until the next committed write to users: paging through a filter, or reloading
+    /// it, counts once (the count reads every matching user, a page only its own). SQLite only, where this process is the
+    /// only writer; PostgreSQL counts every time.
+    /// </summary>
+    private readonly UserRowCache<ListTotal>? _totals = changes is null ? null : new(changes, 256);
+
+    private sealed record ListTotal(int Count);
+
+    /// <summary>The filter's values as one key, each after its length, so that no two filters share a key.</summary>
+    private static string TotalKey(params string?[] values) => string.Concat(values.Select(v => v is null ? "-|" : $"{v.Length}|{v}"));
 
     /// <summary>
     /// How many of these users the filter hides (the page's "3 selected users are hidden by the filter"). Not audited:

@@ -25,7 +25,8 @@ public sealed partial class UserService(
     AuditLog audit,
     IOptions<LiteLlmOptions> liteLlmOptions,
     TimeProvider clock,
-    ILogger<UserService> logger)
+    ILogger<UserService> logger,
+    UserTableChanges? changes = null)
 {
     public const string RetryShortlyReason = "Saved; the sync with LiteLLM will be retried shortly.";
 

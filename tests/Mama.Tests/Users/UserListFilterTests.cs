@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using Mama.Components.Shared;
 using Mama.Tests.Infrastructure;
@@ -146,6 +147,48 @@ public abstract class UserListFilterTests(MamaApp app)
         Assert.Equal([$"서울 {tag}"], seoul);
         Assert.Equal(UserService.MaxOrganizationSuggestions, many.Count);
         Assert.Equal(many.Order(StringComparer.Ordinal), many);
+    }
+
+    [Fact]
+    public async Task TheSameFilterListedAgainAfterEachKindOfWriteGivesTheTotalOfThatMoment()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Tag();
+        var ids = await admin.CreateUsersAsync(3, models: ["gpt-4o", "gpt-4o-mini"], organization: "org-" + tag);
+        var url = $"/api/v1/users?search=ORG-{tag}&model=gpt-4o&sort=updated_at&order=desc&page_size=2";
+        async Task<int> TotalAsync() => (await (await admin.GetAsync(url)).ReadAsync<UserPage>()).Total;
+        Task<HttpResponseMessage> PatchAsync(object body) =>
+            admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/users") { Content = JsonContent.Create(body) });
+
+        var first = await TotalAsync();
+        var again = await TotalAsync();
+        ids.AddRange(await admin.CreateUsersAsync(1, models: ["gpt-4o"], organization: "org-" + tag));
+        var created = await TotalAsync();
+        await admin.EditAsync([ids[0]], models: new { mode = "remove", values = new[] { "gpt-4o" } });
+        var modelRemoved = await TotalAsync();
+        await (await PatchAsync(new { user_ids = new[] { ids[1] }, organization = "elsewhere-" + tag })).ReadAsync<EditUsersResponse>();
+        var moved = await TotalAsync();
+        await (await admin.PostJsonAsync("/api/v1/users/delete", new { user_ids = new[] { ids[2] } })).ReadAsync<DeleteUsersResponse>();
+        var deleted = await (await admin.GetAsync(url)).ReadAsync<UserPage>();
+
+        Assert.Equal([3, 3, 4, 3, 2], [first, again, created, modelRemoved, moved]);
+        Assert.Equal(1, deleted.Total);
+        Assert.Equal([ids[3]], deleted.Items.Select(u => u.UserId));
+    }
+
+    [Fact]
+    public async Task TheTotalIsTheSameOnAFullPageALastPartPageAnEmptyPagePastTheEndAndWhenNothingMatches()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Tag();
+        await admin.CreateUsersAsync(5, organization: "org-" + tag);
+        async Task<UserPage> PageAsync(string search, int page) =>
+            await (await admin.GetAsync($"/api/v1/users?search={search}&sort=user_id&page_size=2&page={page}")).ReadAsync<UserPage>();
+
+        var pages = new[] { await PageAsync(tag, 1), await PageAsync(tag, 3), await PageAsync(tag, 4), await PageAsync("none-" + tag, 1) };
+
+        Assert.Equal([5, 5, 5, 0], pages.Select(p => p.Total));
+        Assert.Equal([2, 1, 0, 0], pages.Select(p => p.Items.Count));
     }
 
     [Fact]
