@@ -24,7 +24,7 @@ public sealed record RepairOutcome(string UserId, string Repair, IReadOnlyList<s
 /// (info → generate with mama's own key value, or update) or ensure it is gone (delete, "not found" = done).
 /// Each user is pushed under its own short lease (<see cref="Leases"/>), taken just before the push and renewed
 /// while it runs; the desired state pushed is the one read under the lease, and the result is recorded, per
-/// user as it finishes, only by the lease's holder and only for the version it pushed.
+/// user as it finishes (synced ones in shared commits, <see cref="SyncRecords"/>), only by the lease's holder and only for the version it pushed.
 /// </summary>
 public sealed partial class KeySync(
     IDbContextFactory<MamaDbContext> dbFactory,
