@@ -10,9 +10,11 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Mama/Mama.csproj src/Mama/
 COPY src/Mama.LiteLlmEmulator/Mama.LiteLlmEmulator.csproj src/Mama.LiteLlmEmulator/
-RUN dotnet restore src/Mama/Mama.csproj
+# For the target's runtime, so the publish is precompiled (ReadyToRun: see Mama.csproj); TARGETARCH is set by buildx.
+ARG TARGETARCH
+RUN echo "linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64)" > /rid && dotnet restore src/Mama/Mama.csproj -r "$(cat /rid)"
 COPY src/ src/
-RUN dotnet publish src/Mama/Mama.csproj -c Release -o /app --no-restore -p:UseAppHost=false
+RUN dotnet publish src/Mama/Mama.csproj -c Release -r "$(cat /rid)" -o /app --no-restore -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # The SQLite file (when Database__Provider=sqlite) and anything mama generates live on the volume, owned by `app`.

@@ -18,7 +18,7 @@ cleanup() { [ -n "${MAMA_PID:-}" ] && kill "$MAMA_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 
 echo "Publishing a Release build…"
-dotnet publish src/Mama -c Release -o "$WORK/app" --nologo -v quiet >/dev/null
+dotnet publish src/Mama -c Release -r "$(bash bench/rid.sh)" -o "$WORK/app" --nologo -v quiet >/dev/null
 
 start() { # $1: Mama__Audit__Unchained
   ASPNETCORE_ENVIRONMENT=Development Urls="$URL" Mama__DataPath="$WORK/data" Mama__BootstrapAdminPassword=bench-password \

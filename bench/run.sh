@@ -28,7 +28,7 @@ cleanup() { for p in ${MAMA_PID:-} ${EMULATOR_PID:-} ${UI_PID:-}; do kill "$p" 2
 trap cleanup EXIT
 
 echo "Publishing Release builds of mama and the LiteLLM emulator…"
-dotnet publish src/Mama -c Release -o "$WORK/app" --nologo -v quiet >/dev/null
+dotnet publish src/Mama -c Release -r "$(bash bench/rid.sh)" -o "$WORK/app" --nologo -v quiet >/dev/null
 dotnet publish src/Mama.LiteLlmEmulator -c Release -o "$WORK/emulator" --nologo -v quiet >/dev/null
 # The emulator runs as its own process, as a proxy would, so that mama's CPU and memory figures are mama's alone.
 EMULATOR="http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

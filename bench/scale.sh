@@ -35,7 +35,7 @@ pg "$PGBIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -qc "CREATE ROLE mama L
 pg "$PGBIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -qc "CREATE DATABASE mama OWNER mama" >/dev/null
 
 echo "Publishing a Release build…"
-dotnet publish src/Mama -c Release -o "$WORK/app" --nologo -v quiet >/dev/null
+dotnet publish src/Mama -c Release -r "$(bash bench/rid.sh)" -o "$WORK/app" --nologo -v quiet >/dev/null
 
 PORTS=()
 start() { # one more instance; all share the data folder (Development's generated keys) and the database

@@ -21,7 +21,7 @@ cleanup() { for p in ${MAMA_PID:-} ${EMULATOR_PID:-}; do kill "$p" 2>/dev/null |
 trap cleanup EXIT
 
 echo "Publishing Release builds of mama and the emulator…"
-dotnet publish src/Mama -c Release -o "$WORK/app" --nologo -v quiet >/dev/null
+dotnet publish src/Mama -c Release -r "$(bash bench/rid.sh)" -o "$WORK/app" --nologo -v quiet >/dev/null
 dotnet publish src/Mama.LiteLlmEmulator -c Release -o "$WORK/emulator" --nologo -v quiet >/dev/null
 (cd "$WORK/emulator" && exec dotnet Mama.LiteLlmEmulator.dll --port "$EMULATOR_PORT" --master-key "$MASTER_KEY") > "$WORK/emulator.log" 2>&1 &
 EMULATOR_PID=$!
