@@ -74,6 +74,10 @@ public sealed class UsersLayoutTests(MamaE2E app) : BrowserTest(app)
         await Expect(add).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("mud-dialog-fullscreen"));
         await add.GetByText("Paste CSV or TSV lines").ClickAsync();
         await add.GetByLabel("Lines to add").FillAsync($"{tag}-p1,{tag}-org,gpt-4o\n{tag}-p2,{tag}-org,gpt-4o");
+        // Left first, so the field's change on blur reaches the circuit before the click. A click that itself blurred the
+        // field was not acted on in about 1 of 5 runs under CPU load (button enabled, text still there 4 s later); 0 of 6
+        // once the field is left first. The cause in the field or the button is not found yet.
+        await add.GetByLabel("Lines to add").BlurAsync();
         // The button turns enabled once the circuit has the pasted text; under load that round trip can lag the fill.
         var addPasted = add.GetByRole(AriaRole.Button, new() { Name = "Add pasted lines" });
         await Expect(addPasted).ToBeEnabledAsync();
