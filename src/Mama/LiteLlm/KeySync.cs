@@ -24,7 +24,8 @@ public sealed record RepairOutcome(string UserId, string Repair, IReadOnlyList<s
 /// (info → generate with mama's own key value, or update) or ensure it is gone (delete, "not found" = done).
 /// Each user is pushed under its own short lease (<see cref="Leases"/>), taken just before the push and renewed
 /// while it runs; the desired state pushed is the one read under the lease, and the result is recorded, per
-/// user as it finishes (synced ones in shared commits, <see cref="SyncRecords"/>), only by the lease's holder and only for the version it pushed.
+/// user as it finishes (synced ones in shared commits, <see cref="SyncRecords"/>), only by the lease's holder and
+/// only for the version it pushed.
 /// </summary>
 public sealed partial class KeySync(
     IDbContextFactory<MamaDbContext> dbFactory,
@@ -286,9 +287,9 @@ public sealed partial class KeySync(
     }
 
     /// <summary>
-    /// Records one result as soon as it can (a synced one in the next shared commit, <see cref="SyncRecords"/>), so progress
-    /// shows user by user. The write holds only while this worker holds the
-    /// lease and the user's version is the one pushed; it also releases the lease. No outcome with the lease still
+    /// Records one result as soon as it can (a synced one in the next shared commit, <see cref="SyncRecords"/>), so
+    /// progress shows user by user. The write holds only while this worker holds the lease and the user's version is
+    /// the one pushed; it also releases the lease. No outcome with the lease still
     /// held means the user changed meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
     /// </summary>
     private async Task<(SyncOutcome? Outcome, bool Held)> RecordAsync(User user, string token, Result result)
