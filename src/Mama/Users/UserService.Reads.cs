@@ -34,7 +34,8 @@ public sealed partial class UserService
         var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known);
+        var plan = _search is null ? UserSearchIndex.Plan.Scan : await _search.PlanAsync(db, SearchText(query.Search), paging.Offset + pageSize, ct);
+        var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, await plan.ForPageAsync(ct));
 
         var key = known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null;
         var version = _totals?.Version ?? 0; // before reading: a write that commits meanwhile makes what is read uncacheable
@@ -54,7 +55,8 @@ public sealed partial class UserService
         if (total is null)
         {
             // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
-            total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count : await users.CountAsync(ct);
+            total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count
+                : await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
             if (key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
         }
 
@@ -71,6 +73,9 @@ public sealed partial class UserService
     private readonly UserRowCache<ListTotal>? _totals = changes is null ? null : new(changes, 256);
 
     private sealed record ListTotal(int Count);
+
+    /// <summary>The list search's trigram index: SQLite only, as the totals (PostgreSQL scans with ILIKE).</summary>
+    private readonly UserSearchIndex? _search = changes is null ? null : new(changes);
 
     /// <summary>The filter's values as one key, each after its length, so that no two filters share a key.</summary>
     private static string TotalKey(params string?[] values) => string.Concat(values.Select(v => v is null ? "-|" : $"{v.Length}|{v}"));
@@ -182,16 +187,20 @@ public sealed partial class UserService
     /// <summary>
     /// The users the list filters keep: what the list, the export and a rotation of all matching read.
     /// <paramref name="knownModels"/>, when given, keeps only users holding a model outside it (the proxy no longer serves).
+    /// <paramref name="searchIndex"/>, when given, is the rows the search's trigram index finds (<see cref="UserSearchIndex"/>):
+    /// only those are read, and the search still decides which of them match.
     /// </summary>
     internal static IQueryable<User> Filtered(MamaDbContext db, string? search, string? organization, string? model, string? service, SyncState? sync, bool rotating = false,
-        IReadOnlyList<string>? knownModels = null)
+        IReadOnlyList<string>? knownModels = null, UserSearchIndex.Rows? searchIndex = null)
     {
         var users = db.KeyUsers.AsNoTracking().Where(u => u.DeletedAt == null);
-        if (!string.IsNullOrWhiteSpace(search))
+        if (SearchText(search) is { } text)
         {
+            if (searchIndex?.Ids is { } ids) users = users.Where(u => EF.Parameter(ids).Contains(u.Id));
+            else if (searchIndex?.Query is { } found) users = users.Where(u => found.Contains(u.Id));
             // Case-insensitive substring match that the database does without lower() on every row: LIKE on SQLite
             // (ASCII case folding, as its lower() had), ILIKE on PostgreSQL. The scan runs over the small search index.
-            var pattern = "%" + LikeEscape().Replace(UserValidation.NormalizeUserId(search.Trim())!, @"\$0") + "%";
+            var pattern = "%" + LikeEscape().Replace(text, @"\$0") + "%";
             users = db.Database.IsNpgsql()
                 ? users.Where(u => EF.Functions.ILike(u.UserId, pattern, @"\") || EF.Functions.ILike(u.Organization, pattern, @"\"))
                 : users.Where(u => EF.Functions.Like(u.UserId, pattern, @"\") || EF.Functions.Like(u.Organization, pattern, @"\"));
@@ -207,6 +216,9 @@ public sealed partial class UserService
         if (rotating) users = users.Where(u => u.RotationId != null || u.PreviousKeyExpiresAt != null);
         return users;
     }
+
+    /// <summary>The search as matched: trimmed and NFC (as user IDs are stored); null when there is none.</summary>
+    private static string? SearchText(string? search) => string.IsNullOrWhiteSpace(search) ? null : UserValidation.NormalizeUserId(search.Trim());
 
     /// <summary>NFC, as search and user IDs: Hangul typed on macOS or pasted from a file may arrive decomposed.</summary>
     private static IQueryable<User> OrganizationLike(MamaDbContext db, IQueryable<User> users, string pattern)

@@ -1,0 +1,121 @@
+using System.Net.Http.Json;
+using Mama.Tests.Infrastructure;
+using Mama.Users;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mama.Tests.Users;
+
+/// <summary>
+/// What the list's search matches: part of a user ID or organisation, ASCII in any case, wildcards and quotes as
+/// typed. The same on both databases, and on SQLite whether the search reads through its trigram index or scans.
+/// </summary>
+public abstract class UserSearchTests(MamaApp app)
+{
+    internal static string Tag() => "se" + Guid.NewGuid().ToString("N")[..10];
+
+    internal static async Task<List<string>> SearchAsync(HttpClient admin, string search) =>
+        (await (await admin.GetAsync($"/api/v1/users?search={Uri.EscapeDataString(search)}&sort=user_id&page_size=500")).ReadAsync<UserPage>())
+        .Items.Select(u => u.UserId).ToList();
+
+    [Fact]
+    public async Task ASearchMatchesPartOfAnIdOrOrganisationInAnyAsciiCaseAndTakesWildcardsAndQuotesAsTyped()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Tag();
+        var (kim, lee, under, plain) = ($"김철수-{tag}", $"lee-{tag}", $"park_{tag}", $"parkx{tag}");
+        var longName = $"Ministry of {new string('0', 70)} {tag}";
+        await admin.CreateUsersAsync([
+            UserTestData.Row(kim, $"Seoul 개발팀 {tag}"), UserTestData.Row(lee, $"ACME {tag}"),
+            UserTestData.Row(under, $"50% \"quoted\" {tag}"), UserTestData.Row(plain, longName),
+        ]);
+
+        Assert.Equal([lee], await SearchAsync(admin, $"LEE-{tag.ToUpperInvariant()}"));
+        Assert.Equal([lee], await SearchAsync(admin, $"acme {tag}"));
+        Assert.Equal([kim], await SearchAsync(admin, $"철수-{tag}"));
+        Assert.Equal([kim], await SearchAsync(admin, $"개발팀 {tag}"));
+        Assert.Equal([under], await SearchAsync(admin, $"park_{tag}"));
+        Assert.Equal([under], await SearchAsync(admin, $"50% \"quoted\" {tag}"));
+        Assert.Contains(under, await SearchAsync(admin, "\"quoted\""));
+        Assert.Contains(kim, await SearchAsync(admin, "철수"));
+        Assert.Equal(new[] { kim, lee, under, plain }.Order(StringComparer.Ordinal), await SearchAsync(admin, tag));
+        Assert.Equal([plain], await SearchAsync(admin, longName.ToUpperInvariant()[3..]));
+        Assert.Empty(await SearchAsync(admin, tag + "-none"));
+        Assert.Empty(await SearchAsync(admin, $"park%{tag}"));
+    }
+
+    [Fact]
+    public async Task ASearchFollowsAnOrganisationEditAndADelete()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = Tag();
+        var ids = await admin.CreateUsersAsync(3, organization: $"before-{tag}");
+
+        (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/users") { Content = JsonContent.Create(new { user_ids = new[] { ids[0] }, organization = $"after-{tag}" }) }))
+            .EnsureSuccessStatusCode();
+        (await admin.PostJsonAsync("/api/v1/users/delete", new { user_ids = new[] { ids[1] } })).EnsureSuccessStatusCode();
+
+        Assert.Equal([ids[0]], await SearchAsync(admin, $"after-{tag}"));
+        Assert.Equal([ids[2]], await SearchAsync(admin, $"before-{tag}"));
+    }
+}
+
+public sealed class UserSearchTestsOnSqlite(SqliteApp app) : UserSearchTests(app), IClassFixture<SqliteApp>;
+public sealed class UserSearchTestsOnPostgres(PostgresApp app) : UserSearchTests(app), IClassFixture<PostgresApp>;
+
+/// <summary>SQLite's trigram index for the search (<see cref="UserSearchIndex"/>): kept by triggers, and read for a search that finds few users.</summary>
+public sealed class UserSearchIndexTests(SqliteApp app) : IClassFixture<SqliteApp>
+{
+    private async Task<(string UserId, string Organization)?> IndexedAsync(string userId)
+    {
+        await using var db = app.NewDbContext();
+        var rows = await db.Database.SqlQuery<IndexRow>(
+            $"""SELECT "UserId", "Organization" FROM "users_search" WHERE rowid = (SELECT "Id" FROM "users" WHERE "UserId" = {userId})""").ToListAsync();
+        return rows.Count == 0 ? null : (rows.Single().UserId, rows.Single().Organization);
+    }
+
+    private sealed record IndexRow(string UserId, string Organization);
+
+    [Fact]
+    public async Task TheIndexHoldsEachUsersIdAndOrganisationThroughCreateEditAndDelete()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserSearchTests.Tag();
+        var ids = await admin.CreateUsersAsync(2, organization: $"before-{tag}");
+        var created = await IndexedAsync(ids[0]);
+        (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v1/users") { Content = JsonContent.Create(new { user_ids = new[] { ids[0] }, organization = $"after-{tag}" }) }))
+            .EnsureSuccessStatusCode();
+        var edited = await IndexedAsync(ids[0]);
+        var untouched = await IndexedAsync(ids[1]);
+        await using (var db = app.NewDbContext())
+            await db.Database.ExecuteSqlAsync($"""DELETE FROM "users" WHERE "UserId" = {ids[1]}""", TestContext.Current.CancellationToken);
+
+        Assert.Equal((ids[0], $"before-{tag}"), created);
+        Assert.Equal((ids[0], $"after-{tag}"), edited);
+        Assert.Equal((ids[1], $"before-{tag}"), untouched);
+        Assert.Null(await IndexedAsync(ids[1]));
+    }
+
+    [Fact]
+    public async Task ASearchThatFindsFewUsersReadsOnlyThoseTheIndexHolds()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var tag = UserSearchTests.Tag();
+        // Few among many: 3 of at least 103 users (a search finding a sixteenth of all users or more scans instead).
+        await admin.CreateUsersAsync(100, organization: $"other-{tag}");
+        var ids = await admin.CreateUsersAsync(3, organization: $"few-{tag}");
+        async Task IndexAsync(FormattableString sql)
+        {
+            await using var db = app.NewDbContext();
+            await db.Database.ExecuteSqlAsync(sql, TestContext.Current.CancellationToken);
+        }
+
+        // One user's index entry removed: a scan would still find all three, the index two.
+        await IndexAsync($"""DELETE FROM "users_search" WHERE rowid = (SELECT "Id" FROM "users" WHERE "UserId" = {ids[0]})""");
+        var withoutOne = await UserSearchTests.SearchAsync(admin, $"few-{tag}");
+        await IndexAsync($"""INSERT INTO "users_search" (rowid, "UserId", "Organization") SELECT "Id", "UserId", "Organization" FROM "users" WHERE "UserId" = {ids[0]}""");
+        var restored = await UserSearchTests.SearchAsync(admin, $"few-{tag}");
+
+        Assert.Equal(ids.Where(id => id != ids[0]).Order(StringComparer.Ordinal), withoutOne);
+        Assert.Equal(ids.Order(StringComparer.Ordinal), restored);
+    }
+}
