@@ -33,12 +33,13 @@ public sealed partial class UserService
         if (errors.Count > 0) throw ProblemException.Validation(errors);
         var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
+        // Before reading, the search index too: a write that commits meanwhile makes what is read uncacheable.
+        var version = _totals?.Version ?? 0;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var plan = _search is null ? UserSearchIndex.Plan.Scan : await _search.PlanAsync(db, SearchText(query.Search), paging.Offset + pageSize, ct);
         var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, await plan.ForPageAsync(ct));
 
         var key = known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null;
-        var version = _totals?.Version ?? 0; // before reading: a write that commits meanwhile makes what is read uncacheable
         int? total = key is not null && _totals is not null && _totals.TryGet(key, out var cached) ? cached.Count : null;
         var sorted = (query.Sort, descending) switch
         {
