@@ -30,6 +30,9 @@ public sealed partial class UserService
             errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
         var syncFilter = CheckSync(query.Sync, errors);
         var rotating = CheckRotation(query.Rotation, errors);
+        // The API's door refuses a NUL (InputGuard); the users page passes typed text straight here.
+        foreach (var (field, text) in new[] { ("search", query.Search), ("organization", query.Organization), ("model", query.Model), ("service", query.Service) })
+            if (TextRules.HasNul(text)) errors[field] = [TextRules.NulMessage];
         if (errors.Count > 0) throw ProblemException.Validation(errors);
         var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
