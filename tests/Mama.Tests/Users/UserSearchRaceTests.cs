@@ -35,7 +35,7 @@ public sealed class UserSearchRaceTests(UserSearchRaceTests.GatedApp app) : ICla
         /// <summary>Holds the next index read for this search after its rows are read; <c>Held</c> completes then, and the read goes on at <c>Release</c>.</summary>
         public (Task Held, TaskCompletionSource Release) Arm(string search)
         {
-            var armed = new Armed("\"" + search + "\"", new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
+            var armed = new Armed(UserSearchIndex.MatchExpression(search), new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
             _armed = armed;
             return (armed.Held.Task, armed.Release);
         }
