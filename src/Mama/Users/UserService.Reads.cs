@@ -56,13 +56,12 @@ public sealed partial class UserService
             _ => users.OrderBy(u => u.UserId),
         };
         var items = (await sorted.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
-        if (total is null)
-        {
-            // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
-            total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count
-                : await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
-            if (key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
-        }
+        // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
+        // It wins over a cached total, which a write committing while the page was read may have overtaken.
+        var cachedTotal = total;
+        if (items.Count < pageSize && (items.Count > 0 || paging.Offset == 0)) total = paging.Offset + items.Count;
+        else total ??= await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
+        if (cachedTotal is null && key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
             new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total = total.Value }), ct);
