@@ -38,7 +38,7 @@ public sealed class UserSearchIndex(UserTableChanges changes)
         // The trigram tokenizer matches nothing shorter than three characters; such a search scans. So does a long one:
         // the index's cost grows with the text (4,000 of one repeated character took 0.5 s; LIKE fails it at once).
         if (string.IsNullOrEmpty(search) || search.Length > MaxIndexedLength || search.EnumerateRunes().Take(3).Count() < 3) return Plan.Scan;
-        var phrase = "\"" + search.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        var phrase = MatchExpression(search);
         var version = _probes.Version;
         if (_probes.TryGet(phrase, out var probe)) return probe.Few ? new Plan(db, phrase, probe, pageEnd, null) : Plan.Scan;
 
@@ -53,6 +53,21 @@ public sealed class UserSearchIndex(UserTableChanges changes)
         probe = new Probe(found, rows);
         _probes.Add(phrase, probe, version);
         return probe.Few ? new Plan(db, phrase, probe, pageEnd, ids) : Plan.Scan;
+    }
+
+    /// <summary>
+    /// The search as one FTS5 phrase; or, when a trigram repeats in it ("aaaa", any case), each distinct trigram once,
+    /// all required. A phrase checks every repeat at every position of each row holding it: "b", 62 'a's, "b" over
+    /// 20,000 organisations of 200 'a's and one 'b' took 0.5 s a search (scanning it: 10–20 ms), its three trigrams 10 ms.
+    /// Either finds a superset of what LIKE matches (dropping a required term only widens it).
+    /// </summary>
+    internal static string MatchExpression(string search)
+    {
+        static string Quoted(string text) => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        var runes = search.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        var trigrams = Enumerable.Range(0, runes.Length - 2).Select(i => runes[i] + runes[i + 1] + runes[i + 2]).ToList();
+        var distinct = trigrams.DistinctBy(t => t.ToLowerInvariant()).ToList();
+        return distinct.Count == trigrams.Count ? Quoted(search) : string.Join(" AND ", distinct.Select(Quoted));
     }
 
     private static IQueryable<long> Matching(MamaDbContext db, string phrase, long limit) =>

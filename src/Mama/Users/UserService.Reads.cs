@@ -30,15 +30,19 @@ public sealed partial class UserService
             errors["sort"] = ["Must be user_id, organization, created_at or updated_at."];
         var syncFilter = CheckSync(query.Sync, errors);
         var rotating = CheckRotation(query.Rotation, errors);
+        // The API's door refuses a NUL (InputGuard); the users page passes typed text straight here.
+        foreach (var (field, text) in new[] { ("search", query.Search), ("organization", query.Organization), ("model", query.Model), ("service", query.Service) })
+            if (TextRules.HasNul(text)) errors[field] = [TextRules.NulMessage];
         if (errors.Count > 0) throw ProblemException.Validation(errors);
         var known = query.UnavailableModels ? await KnownModelsAsync(ct) : null;
 
+        // Before reading, the search index too: a write that commits meanwhile makes what is read uncacheable.
+        var version = _totals?.Version ?? 0;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var plan = _search is null ? UserSearchIndex.Plan.Scan : await _search.PlanAsync(db, SearchText(query.Search), paging.Offset + pageSize, ct);
         var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, await plan.ForPageAsync(ct));
 
         var key = known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null;
-        var version = _totals?.Version ?? 0; // before reading: a write that commits meanwhile makes what is read uncacheable
         int? total = key is not null && _totals is not null && _totals.TryGet(key, out var cached) ? cached.Count : null;
         var sorted = (query.Sort, descending) switch
         {
@@ -52,13 +56,12 @@ public sealed partial class UserService
             _ => users.OrderBy(u => u.UserId),
         };
         var items = (await sorted.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
-        if (total is null)
-        {
-            // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
-            total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count
-                : await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
-            if (key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
-        }
+        // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
+        // It wins over a cached total, which a write committing while the page was read may have overtaken.
+        var cachedTotal = total;
+        if (items.Count < pageSize && (items.Count > 0 || paging.Offset == 0)) total = paging.Offset + items.Count;
+        else total ??= await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
+        if (cachedTotal is null && key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
             new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total = total.Value }), ct);
