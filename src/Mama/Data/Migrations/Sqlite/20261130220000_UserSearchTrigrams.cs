@@ -8,7 +8,9 @@ namespace Mama.Data.Migrations.Sqlite
     /// <summary>
     /// The list search's trigram index (SQLite only): an FTS5 table of each user row's ID and organisation, kept by
     /// triggers, so that a search finding a few users reads those instead of scanning every user with LIKE. It adds no
-    /// entity to the model; <c>UserSearchIndex</c> queries it with SQL.
+    /// entity to the model; <c>UserSearchIndex</c> queries it with SQL. A later migration that rebuilds <c>users</c> (EF's
+    /// SQLite table rebuild drops and recreates it) drops the triggers with it and must create them again
+    /// (<c>UserSearchIndexTests</c> fails otherwise).
     /// </summary>
     [DbContext(typeof(SqliteMamaDbContext))]
     [Migration("20261130220000_UserSearchTrigrams")]
