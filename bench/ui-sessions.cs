@@ -1,5 +1,7 @@
 // Opens N admin sessions of mama's UI in headless Chromium and browses the users page in each (next pages, a search),
-// then keeps them open until stdin closes, so the caller can read mama's resident memory with all circuits alive.
+// then keeps them open until stdin closes, so the caller can read mama's resident memory with all circuits alive. After the
+// first session it prints "first session open" and waits for a line on stdin: the first session's memory (the UI's code
+// compiled, its assemblies read) is a one-time cost, apart from what each further session adds.
 //   dotnet run bench/ui-sessions.cs -- http://127.0.0.1:5000 admin password 10
 #:package Microsoft.Playwright
 #:property PublishAot=false
@@ -35,6 +37,11 @@ for (var i = 0; i < sessions; i++)
     await page.WaitForTimeoutAsync(800); // the search is debounced
     pages.Add(page);
     Console.WriteLine($"session {i + 1} browsing");
+    if (i == 0)
+    {
+        Console.WriteLine("first session open");
+        Console.In.ReadLine();
+    }
 }
 Console.WriteLine("all sessions open");
 Console.In.ReadToEnd();
