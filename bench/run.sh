@@ -102,20 +102,21 @@ PY
 done
 
 # One page of the list, sorted and filtered, over all the users: server time = first byte - request sent.
+server_ms() { curl -fs -o /dev/null -w '%{time_starttransfer} %{time_pretransfer}' "$1" "${AUTH[@]}" | awk '{printf "%.1f", ($1-$2)*1000}'; }
 page_ms=()
 for _ in $(seq 1 30); do
-  page_ms+=("$(curl -fs -o /dev/null -w '%{time_starttransfer} %{time_pretransfer}' "$URL/api/v1/users?search=org-04&model=gpt-4o&sort=updated_at&order=desc&page=3&page_size=50" "${AUTH[@]}" | awk '{printf "%.1f", ($1-$2)*1000}')")
+  page_ms+=("$(server_ms "$URL/api/v1/users?search=org-04&model=gpt-4o&sort=updated_at&order=desc&page=3&page_size=50")")
 done
 # The same page asked again has its total counted once (until a write); a filter seen for the first time counts it.
 first_ms=()
 # Each as dense as org-04 (ten organisations' users): org-10 … org-19 and org-00 … org-09 but org-04.
 for i in 10 11 12 13 14 15 16 17 18 19 00 01 02 03 05 06 07 08 09; do
-  first_ms+=("$(curl -fs -o /dev/null -w '%{time_starttransfer} %{time_pretransfer}' "$URL/api/v1/users?search=org-$i&model=gpt-4o&sort=updated_at&order=desc&page=3&page_size=50" "${AUTH[@]}" | awk '{printf "%.1f", ($1-$2)*1000}')")
+  first_ms+=("$(server_ms "$URL/api/v1/users?search=org-$i&model=gpt-4o&sort=updated_at&order=desc&page=3&page_size=50")")
 done
 # A search finding a few users (ten IDs each: bench-01230… bench-01239), each seen for the first time.
 few_ms=()
 for i in 0 1 2 3 4 5 6 7 8 9; do
-  few_ms+=("$(curl -fs -o /dev/null -w '%{time_starttransfer} %{time_pretransfer}' "$URL/api/v1/users?search=bench-0123$i&sort=updated_at&order=desc&page_size=50" "${AUTH[@]}" | awk '{printf "%.1f", ($1-$2)*1000}')")
+  few_ms+=("$(server_ms "$URL/api/v1/users?search=bench-0123$i&sort=updated_at&order=desc&page_size=50")")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

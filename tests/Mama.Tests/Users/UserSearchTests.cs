@@ -60,6 +60,7 @@ public abstract class UserSearchTests(MamaApp app)
         Assert.Equal([ids[0]], await SearchAsync(admin, $"after-{tag}"));
         Assert.Equal([ids[2]], await SearchAsync(admin, $"before-{tag}"));
     }
+
     [Fact]
     public async Task AFilterHoldingANulAsTheUsersPageMayPassItIsRefusedAsInvalidNotAnError()
     {
@@ -91,6 +92,16 @@ public sealed class UserSearchIndexTests(SqliteApp app) : IClassFixture<SqliteAp
 
     private sealed record IndexRow(string UserId, string Organization);
 
+    private async Task ExecuteAsync(FormattableString sql)
+    {
+        await using var db = app.NewDbContext();
+        await db.Database.ExecuteSqlAsync(sql, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Takes the user's entry out of the index only: a search reading the index no longer finds it, a scan does.</summary>
+    private Task DropFromIndexAsync(string userId) =>
+        ExecuteAsync($"""DELETE FROM "users_search" WHERE rowid = (SELECT "Id" FROM "users" WHERE "UserId" = {userId})""");
+
     [Fact]
     public async Task TheIndexHoldsEachUsersIdAndOrganisationThroughCreateEditAndDelete()
     {
@@ -102,8 +113,7 @@ public sealed class UserSearchIndexTests(SqliteApp app) : IClassFixture<SqliteAp
             .EnsureSuccessStatusCode();
         var edited = await IndexedAsync(ids[0]);
         var untouched = await IndexedAsync(ids[1]);
-        await using (var db = app.NewDbContext())
-            await db.Database.ExecuteSqlAsync($"""DELETE FROM "users" WHERE "UserId" = {ids[1]}""", TestContext.Current.CancellationToken);
+        await ExecuteAsync($"""DELETE FROM "users" WHERE "UserId" = {ids[1]}""");
 
         Assert.Equal((ids[0], $"before-{tag}"), created);
         Assert.Equal((ids[0], $"after-{tag}"), edited);
@@ -119,16 +129,10 @@ public sealed class UserSearchIndexTests(SqliteApp app) : IClassFixture<SqliteAp
         // Few among many: 3 of at least 103 users (a search finding a sixteenth of all users or more scans instead).
         await admin.CreateUsersAsync(100, organization: $"other-{tag}");
         var ids = await admin.CreateUsersAsync(3, organization: $"few-{tag}");
-        async Task IndexAsync(FormattableString sql)
-        {
-            await using var db = app.NewDbContext();
-            await db.Database.ExecuteSqlAsync(sql, TestContext.Current.CancellationToken);
-        }
-
         // One user's index entry removed: a scan would still find all three, the index two.
-        await IndexAsync($"""DELETE FROM "users_search" WHERE rowid = (SELECT "Id" FROM "users" WHERE "UserId" = {ids[0]})""");
+        await DropFromIndexAsync(ids[0]);
         var withoutOne = await UserSearchTests.SearchAsync(admin, $"few-{tag}");
-        await IndexAsync($"""INSERT INTO "users_search" (rowid, "UserId", "Organization") SELECT "Id", "UserId", "Organization" FROM "users" WHERE "UserId" = {ids[0]}""");
+        await ExecuteAsync($"""INSERT INTO "users_search" (rowid, "UserId", "Organization") SELECT "Id", "UserId", "Organization" FROM "users" WHERE "UserId" = {ids[0]}""");
         var restored = await UserSearchTests.SearchAsync(admin, $"few-{tag}");
 
         Assert.Equal(ids.Where(id => id != ids[0]).Order(StringComparer.Ordinal), withoutOne);
@@ -146,8 +150,7 @@ public sealed class UserSearchIndexTests(SqliteApp app) : IClassFixture<SqliteAp
         await admin.CreateUsersAsync(1, organization: $"aaa {tag} aa{tag}");
         var search = $"AAAA{tag.ToUpperInvariant()}";
         var found = await UserSearchTests.SearchAsync(admin, search);
-        await using (var db = app.NewDbContext())
-            await db.Database.ExecuteSqlAsync($"""DELETE FROM "users_search" WHERE rowid = (SELECT "Id" FROM "users" WHERE "UserId" = {run[0]})""", TestContext.Current.CancellationToken);
+        await DropFromIndexAsync(run[0]);
 
         Assert.Equal(run.Order(StringComparer.Ordinal), found);
         Assert.Equal([run[1]], await UserSearchTests.SearchAsync(admin, search));
