@@ -26,7 +26,10 @@ public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnly
 
 public sealed class LookupOptions
 {
-    /// <summary>How many users' rows key lookups keep in memory (SQLite only; env <c>Mama__Lookup__CacheSize</c>). 0 reads every row from the database.</summary>
+    /// <summary>
+    /// How many users' rows key lookups keep in memory, each with its key once decrypted (SQLite only; env
+    /// <c>Mama__Lookup__CacheSize</c>). 0 reads every row from the database and decrypts every key per lookup.
+    /// </summary>
     public int CacheSize { get; set; } = 100_000;
 }
 
@@ -112,7 +115,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
                 notFound.Add(id);
                 notLive.Add(id);
             }
-            else if (caller.Scope == ApiClientScope.Service && !User.Split(row.ServiceNames).Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
+            else if (caller.Scope == ApiClientScope.Service && !row.Services.Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
             else users.Add(Answer(row, key, now, legacy));
         }
@@ -133,10 +136,10 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     {
         var expired = row.ExpiresAt <= now;
         var usable = User.IsUsable(row.KeyLive, row.SyncState, row.ModelNames) && !expired;
-        var answer = new LookedUpUser(row.UserId, row.Organization, key, User.Split(row.ModelNames), User.Split(row.ServiceNames), row.ExtraInfo, row.SyncState.Name(), usable, expired);
+        var answer = new LookedUpUser(row.UserId, row.Organization, key, row.Models, row.Services, row.ExtraInfo, row.SyncState.Name(), usable, expired);
         // The legacy endpoints hand out the current key only, so the replaced one is not even decrypted for them.
         if (legacy || !(row.PreviousKeyExpiresAt > now) || row.PreviousKeyCiphertext is null) return answer;
-        var previous = protector.TryUnprotect(row.PreviousKeyCiphertext, row.PreviousKeyEncryptionKeyId ?? "", row.UserId);
+        var previous = row.PreviousKey ??= protector.TryUnprotect(row.PreviousKeyCiphertext, row.PreviousKeyEncryptionKeyId ?? "", row.UserId);
         if (previous is null) logger.LogWarning("The previous key of user {UserId} (encryption key id {KeyId}) cannot be decrypted", row.UserId, row.PreviousKeyEncryptionKeyId);
         return previous is null ? answer : answer with { PreviousKey = previous, PreviousKeyExpiresAt = row.PreviousKeyExpiresAt };
     }
@@ -148,7 +151,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
 
     private string? Decrypt(Row row)
     {
-        var key = protector.TryUnprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId);
+        var key = row.Key ??= protector.TryUnprotect(row.KeyCiphertext, row.KeyEncryptionKeyId, row.UserId);
         if (key is null) logger.LogWarning("The key of user {UserId} (encryption key id {KeyId}) cannot be decrypted", row.UserId, row.KeyEncryptionKeyId);
         return key;
     }
@@ -209,8 +212,20 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? NotLive,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? Invalid);
 
+    /// <summary>
+    /// A user's row as lookups need it. <see cref="Key"/> and <see cref="PreviousKey"/> hold the keys once decrypted,
+    /// so a row in the cache is decrypted once, not on every lookup (README, "Keys in memory"): the row, and so its
+    /// keys, is never served after a write to users.
+    /// </summary>
     private sealed record Row(string UserId, string Organization, string ExtraInfo, byte[] KeyCiphertext, string KeyEncryptionKeyId, SyncState SyncState, string ModelNames, string ServiceNames, bool KeyLive,
-        DateTimeOffset? ExpiresAt, byte[]? PreviousKeyCiphertext, string? PreviousKeyEncryptionKeyId, DateTimeOffset? PreviousKeyExpiresAt);
+        DateTimeOffset? ExpiresAt, byte[]? PreviousKeyCiphertext, string? PreviousKeyEncryptionKeyId, DateTimeOffset? PreviousKeyExpiresAt)
+    {
+        public IReadOnlyList<string> Models { get; } = User.Split(ModelNames);
+        public IReadOnlyList<string> Services { get; } = User.Split(ServiceNames);
+        // Set by whichever lookup decrypts first; two racing ones store the same text. A key that does not decrypt stays null.
+        public string? Key { get; set; }
+        public string? PreviousKey { get; set; }
+    }
 
     private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable
     {
