@@ -289,8 +289,8 @@ public sealed partial class KeySync(
     /// <summary>
     /// Records one result as soon as it can (a synced one in the next shared commit, <see cref="SyncRecords"/>), so
     /// progress shows user by user. The write holds only while this worker holds the lease and the user's version is
-    /// the one pushed; it also releases the lease. No outcome with the lease still
-    /// held means the user changed meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
+    /// the one pushed; it also releases the lease. No outcome with the lease still held means the user changed
+    /// meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
     /// </summary>
     private async Task<(SyncOutcome? Outcome, bool Held)> RecordAsync(User user, string token, Result result)
     {
