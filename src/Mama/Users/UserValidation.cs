@@ -61,13 +61,25 @@ public static partial class UserValidation
     {
         if (ids is null || ids.Count == 0) throw ProblemException.Validation(field, "Give at least one user ID.", "user_ids_empty");
         if (ids.Count > RequestLimits.MaxUserIdsPerCall) throw ProblemException.Validation(field, $"At most {RequestLimits.MaxUserIdsPerCall} user IDs per call; got {ids.Count}.", "too_many_user_ids");
-        var nullAt = ids.Select((id, i) => id is null ? i : -1).FirstOrDefault(i => i >= 0, -1);
-        if (nullAt >= 0) throw ProblemException.Validation($"{field}[{nullAt}]", "Must be a user ID, not null.", "user_ids_empty");
-        var normalized = ids.Select(id => NormalizeUserId(id)!).ToList();
-        var invalid = normalized.Where(id => !IsValidUserId(id)).Take(20).ToList();
-        if (invalid.Count > 0) throw ProblemException.Validation(field, $"Invalid user IDs ({UserIdRule}): " + string.Join(", ", invalid.Select(Quote)), "user_id_invalid");
-        var duplicates = normalized.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).Take(20).ToList();
-        if (duplicates.Count > 0) throw ProblemException.Validation(field, "Duplicate user IDs: " + string.Join(", ", duplicates.Select(Quote)), "duplicate_user_id");
+        for (var i = 0; i < ids.Count; i++)
+            if (ids[i] is null) throw ProblemException.Validation($"{field}[{i}]", "Must be a user ID, not null.", "user_ids_empty");
+        // Plain loops and a set: this runs on every key lookup, up to 1,000 IDs each.
+        var normalized = new List<string>(ids.Count);
+        List<string>? invalid = null;
+        foreach (var id in ids)
+        {
+            var userId = NormalizeUserId(id)!;
+            normalized.Add(userId);
+            if (!IsValidUserId(userId) && (invalid ??= []).Count < 20) invalid.Add(userId);
+        }
+        if (invalid is not null) throw ProblemException.Validation(field, $"Invalid user IDs ({UserIdRule}): " + string.Join(", ", invalid.Select(Quote)), "user_id_invalid");
+        var seen = new HashSet<string>(normalized.Count, StringComparer.Ordinal);
+        if (!normalized.TrueForAll(seen.Add))
+        {
+            // Named in the order each first appears.
+            var duplicates = normalized.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).Take(20).ToList();
+            throw ProblemException.Validation(field, "Duplicate user IDs: " + string.Join(", ", duplicates.Select(Quote)), "duplicate_user_id");
+        }
         return normalized;
     }
 
