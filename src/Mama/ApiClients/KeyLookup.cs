@@ -45,6 +45,9 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     private readonly ConcurrentBag<RowReader> _idle = [];
     private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
+    /// <summary>How many users' rows (and decrypted keys) the cache holds now; 0 without a cache.</summary>
+    internal int CachedRows => _cache?.Count ?? 0;
+
     public Task<LookupResponse> LookupAsync(ApiCaller caller, IReadOnlyList<string>? userIds, Actor actor, CancellationToken ct) =>
         ValidateThenAnswerAsync(caller, userIds, actor, single: false, ct);
 
@@ -225,6 +228,13 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         // Set by whichever lookup decrypts first; two racing ones store the same text. A key that does not decrypt stays null.
         public string? Key { get; set; }
         public string? PreviousKey { get; set; }
+
+        // Printed (a log line, an exception, a debugger) as its user ID only, never its keys.
+        private bool PrintMembers(System.Text.StringBuilder builder)
+        {
+            builder.Append("UserId = ").Append(UserId);
+            return true;
+        }
     }
 
     private sealed class RowReader(MamaDbContext db, DbCommand command, bool sqlite) : IDisposable

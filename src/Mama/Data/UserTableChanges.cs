@@ -20,7 +20,14 @@ public sealed partial class UserTableChanges : DbCommandInterceptor, IDbTransact
     /// <summary>Advances at every committed write to <c>users</c>.</summary>
     public long Version => Volatile.Read(ref _version);
 
-    public void Signal() => Interlocked.Increment(ref _version);
+    /// <summary>Raised after <see cref="Version"/> advances, on the writer's thread: keep handlers short.</summary>
+    public event Action? Advanced;
+
+    public void Signal()
+    {
+        Interlocked.Increment(ref _version);
+        Advanced?.Invoke();
+    }
 
     public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
     {

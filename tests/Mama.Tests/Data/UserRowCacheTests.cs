@@ -35,6 +35,19 @@ public sealed class UserRowCacheTests
     }
 
     [Fact]
+    public void AWriteDropsEveryRowSoNoneOutlivesItInMemory()
+    {
+        var cache = new UserRowCache<string>(_changes, 10);
+        cache.Add("a", "row a", cache.Version);
+        cache.Add("b", "row b", cache.Version);
+        Assert.Equal(2, cache.Count);
+
+        _changes.Signal();
+
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
     public void AFullCacheStartsOver()
     {
         var cache = new UserRowCache<string>(_changes, 2);

@@ -1,3 +1,4 @@
+using System.Net;
 using Mama.Data;
 using Mama.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -9,6 +10,22 @@ namespace Mama.Tests.Data;
 public sealed class UserTableChangesTests(SqliteApp app) : IClassFixture<SqliteApp>
 {
     private UserTableChanges Changes => app.Host.Services.GetRequiredService<UserTableChanges>();
+
+    [Fact]
+    public async Task TheLookupsCachedRowsAndTheirDecryptedKeysAreDroppedByTheNextCommittedWrite()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var ids = await admin.CreateUsersAsync(3);
+        var (client, _) = await app.NewLookupClientAsync(admin);
+        var lookups = app.Host.Services.GetRequiredService<Mama.ApiClients.KeyLookup>();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids })).StatusCode);
+        Assert.True(lookups.CachedRows >= 3);
+
+        // Deleting a user leaves no row to read again in its place: its key must not stay in memory until the cache fills.
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/users/{ids[0]}")).StatusCode);
+
+        Assert.Equal(0, lookups.CachedRows);
+    }
 
     [Fact]
     public async Task AWriteInsideATransactionAdvancesTheVersionAtTheCommitNotBefore()
