@@ -43,7 +43,7 @@ public sealed partial class UserService
         var users = Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, await plan.ForPageAsync(ct));
 
         var key = known is null ? TotalKey(query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation) : null;
-        int? total = key is not null && _totals is not null && _totals.TryGet(key, out var cached) ? cached.Count : null;
+        int? cachedTotal = key is not null && _totals is not null && _totals.TryGet(key, out var cached) ? cached.Count : null;
         var sorted = (query.Sort, descending) switch
         {
             ("organization", false) => users.OrderBy(u => u.Organization).ThenBy(u => u.UserId),
@@ -58,14 +58,13 @@ public sealed partial class UserService
         var items = (await sorted.Skip(paging.Offset).Take(pageSize).ToListAsync(ct)).Select(ToResponse).ToList();
         // A page that is not full ends the list, so it gives the total without a count: a search that finds a few users.
         // It wins over a cached total, which a write committing while the page was read may have overtaken.
-        var cachedTotal = total;
-        if (items.Count < pageSize && (items.Count > 0 || paging.Offset == 0)) total = paging.Offset + items.Count;
-        else total ??= await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
-        if (cachedTotal is null && key is not null) _totals?.Add(key, new ListTotal(total.Value), version);
+        var total = items.Count < pageSize && (items.Count > 0 || paging.Offset == 0) ? paging.Offset + items.Count
+            : cachedTotal ?? await Filtered(db, query.Search, query.Organization, query.Model, query.Service, syncFilter, rotating, known, plan.ForCount).CountAsync(ct);
+        if (cachedTotal is null && key is not null) _totals?.Add(key, new ListTotal(total), version);
 
         await audit.WriteAsync(new AuditEntry(actor, "user.list", AuditResult.Success, 200, items.Select(i => i.UserId).ToList(),
-            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total = total.Value }), ct);
-        return new UserPage(items, total.Value, page, pageSize);
+            new { query.Search, query.Organization, query.Model, query.Service, query.Sync, query.Rotation, unavailable_models = query.UnavailableModels, page, page_size = pageSize, total }), ct);
+        return new UserPage(items, total, page, pageSize);
     }
 
     /// <summary>

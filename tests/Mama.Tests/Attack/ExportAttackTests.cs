@@ -85,13 +85,9 @@ public abstract class ExportAttackTests(MamaApp app)
         process.BeginErrorReadLine();
         try
         {
-            // Polled every few milliseconds, not at EventuallyAsync's 50: a fast export can otherwise finish between two looks.
-            var until = DateTime.UtcNow.AddSeconds(90);
-            while (!process.HasExited && !Directory.EnumerateFiles(dir, "*.tmp").Any(f => new FileInfo(f) is { Exists: true } info && info.Length > written))
-            {
-                if (DateTime.UtcNow > until) Assert.Fail("Timed out waiting: the export writes its temporary file");
-                await Task.Delay(5);
-            }
+            // Every 5 ms: a fast export can otherwise finish between two looks.
+            await MamaApp.EventuallyAsync(() => Task.FromResult(process.HasExited || Directory.EnumerateFiles(dir, "*.tmp").Any(f => new FileInfo(f) is { Exists: true } info && info.Length > written)),
+                "the export writes its temporary file", TimeSpan.FromSeconds(90), every: TimeSpan.FromMilliseconds(5));
             Assert.False(process.HasExited, "the export ended before it could be stopped: " + string.Join('\n', output));
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
                 await kill.WaitForExitAsync();

@@ -146,13 +146,14 @@ public abstract class MamaApp : IAsyncLifetime
     }
 
     /// <summary>Waits until the condition holds, polling; fails with the message after the timeout. Never a fixed sleep.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    /// <param name="every">How often to look; 50 ms unless the awaited state may be short-lived.</param>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null, TimeSpan? every = null)
     {
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (!await condition())
         {
             if (DateTime.UtcNow > until) Assert.Fail("Timed out waiting: " + because);
-            await Task.Delay(50);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(50));
         }
     }
 
