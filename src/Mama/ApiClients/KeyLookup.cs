@@ -19,7 +19,12 @@ public sealed record LookupRequest(IReadOnlyList<string>? UserIds);
 public sealed record LookedUpUser(string UserId, string Organization, string Key, IReadOnlyList<string> AllowedModels, IReadOnlyList<string> AllowedServices, string ExtraInfo, string SyncState,
     bool Usable, bool Expired = false,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PreviousKey = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PreviousKeyExpiresAt = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PreviousKeyExpiresAt = null)
+{
+    /// <summary>This answer already written as JSON by <see cref="LookupJson"/>, when a cached row holds it; never part of the answer itself.</summary>
+    [JsonIgnore]
+    internal byte[]? Json { get; set; }
+}
 /// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
 public sealed record LookupFailure(string UserId, string Reason);
 public sealed record LookupResponse(IReadOnlyList<LookedUpUser> Users, IReadOnlyList<string> NotFound, IReadOnlyList<string> Denied, IReadOnlyList<LookupFailure> Failed);
@@ -120,7 +125,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             }
             else if (caller.Scope == ApiClientScope.Service && !row.Services.Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
-            else users.Add(Answer(row, key, now, legacy));
+            else users.Add(legacy ? Answer(row, key, now, legacy) : WithJson(row, Answer(row, key, now, legacy)));
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
@@ -145,6 +150,20 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         var previous = row.PreviousKey ??= protector.TryUnprotect(row.PreviousKeyCiphertext, row.PreviousKeyEncryptionKeyId ?? "", row.UserId);
         if (previous is null) logger.LogWarning("The previous key of user {UserId} (encryption key id {KeyId}) cannot be decrypted", row.UserId, row.PreviousKeyEncryptionKeyId);
         return previous is null ? answer : answer with { PreviousKey = previous, PreviousKeyExpiresAt = row.PreviousKeyExpiresAt };
+    }
+
+    /// <summary>
+    /// The answer with its JSON, which a cached row keeps for as long as what time decides (expired, the replaced key
+    /// shown) stays as it was written; only for rows the cache may hold, since only they are asked again.
+    /// </summary>
+    private LookedUpUser WithJson(Row row, LookedUpUser answer)
+    {
+        if (_cache is null) return answer;
+        var previousKeyShown = answer.PreviousKey is not null;
+        if (row.Json is not { } written || written.Expired != answer.Expired || written.PreviousKeyShown != previousKeyShown)
+            row.Json = written = new Row.Written(answer.Expired, previousKeyShown, LookupJson.Serialize(answer));
+        answer.Json = written.Bytes;
+        return answer;
     }
 
     private static Http.ProblemException SingleProblem(LookupResponse found, string userId, bool legacy) =>
@@ -228,6 +247,10 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
         // Set by whichever lookup decrypts first; two racing ones store the same text. A key that does not decrypt stays null.
         public string? Key { get; set; }
         public string? PreviousKey { get; set; }
+        // The non-legacy answer as JSON (with the keys in it), and what time had decided when it was written.
+        public Written? Json { get; set; }
+
+        public sealed record Written(bool Expired, bool PreviousKeyShown, byte[] Bytes);
 
         // Printed (a log line, an exception, a debugger) as its user ID only, never its keys.
         private bool PrintMembers(System.Text.StringBuilder builder)

@@ -1,6 +1,5 @@
 using Mama.Audit;
 using Mama.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mama.ApiClients;
 
@@ -16,11 +15,11 @@ public static class KeysApi
         app.MapLegacyKeysApi();
     }
 
-    private static async Task<Ok<LookupResponse>> LookupAsync(LookupRequest request, HttpContext http, KeyLookup keys, CancellationToken ct) =>
-        TypedResults.Ok(await keys.LookupAsync(Caller(http), request.UserIds, Actor.From(http), ct));
+    private static async Task<LookupAnswer<LookupResponse>> LookupAsync(LookupRequest request, HttpContext http, KeyLookup keys, CancellationToken ct) =>
+        new(await keys.LookupAsync(Caller(http), request.UserIds, Actor.From(http), ct));
 
-    private static async Task<Ok<LookedUpUser>> GetOneAsync(string userId, HttpContext http, KeyLookup keys, CancellationToken ct) =>
-        TypedResults.Ok(await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct));
+    private static async Task<LookupAnswer<LookedUpUser>> GetOneAsync(string userId, HttpContext http, KeyLookup keys, CancellationToken ct) =>
+        new(await keys.GetOneAsync(Caller(http), userId, Actor.From(http), ct));
 
     private static ApiCaller Caller(HttpContext http) => http.Features.Get<ApiCaller>() ?? throw ProblemException.Unauthorized("A valid API client token is required.");
 }

@@ -171,6 +171,35 @@ public abstract class KeyLookupTests(MamaApp app)
         await (await admin.PostJsonAsync("/api/v1/api-clients", new { name = "bad name!", service = "", scope = "some" })).AssertProblemAsync(HttpStatusCode.BadRequest);
     }
 
+    [Fact]
+    public async Task AnAnswerSentInManyFlushesIsWhatTheApisJsonWritesWhetherTheRowsWereCachedOrNot()
+    {
+        using var admin = await app.SuperAdminAsync();
+        var ids = Enumerable.Range(0, 40).Select(_ => UserTestData.NewId("큰")).ToList();
+        await admin.CreateUsersAsync(ids.Select((id, i) => UserTestData.Row(id, "조직 \"<acme>\"", extraInfo: new string('가', UserValidation.MaxExtraInfo - i))));
+        using var client = await NewClientAsync(admin, "all");
+        var ghost = UserTestData.NewId("ghost");
+
+        // About 1 MB (each Hangul letter is escaped in six bytes): written in many flushes. The second answer is built
+        // from the rows the first one cached (SQLite), with their users' JSON kept; PostgreSQL writes every user again.
+        foreach (var _ in new[] { "read", "cached" })
+        {
+            using var response = await client.PostJsonAsync("/api/v1/keys/lookup", new { user_ids = ids.Append(ghost) });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+            var body = await response.Content.ReadAsStringAsync();
+            var found = System.Text.Json.JsonSerializer.Deserialize<LookupResponse>(body, Mama.Http.MamaJson.Options)!;
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(found, Mama.Http.MamaJson.Options), body);
+            Assert.Equal(ids, found.Users.Select(u => u.UserId));
+            Assert.Equal(ids.Select((_, i) => UserValidation.MaxExtraInfo - i), found.Users.Select(u => u.ExtraInfo.Length));
+            Assert.All(found.Users, u => Assert.Equal(app.LiteLlm.FindKeyByAlias(u.UserId)!.Key, u.Key));
+            Assert.Equal([ghost], found.NotFound);
+
+            var one = await (await client.GetAsync($"/api/v1/keys/{Uri.EscapeDataString(ids[1])}")).Content.ReadAsStringAsync();
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(found.Users[1], Mama.Http.MamaJson.Options), one);
+        }
+    }
+
     private async Task<HttpClient> NewClientAsync(HttpClient admin, string scope, string service = "billing")
     {
         var name = "client-" + Guid.NewGuid().ToString("N")[..8];
