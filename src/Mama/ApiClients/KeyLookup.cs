@@ -21,9 +21,19 @@ public sealed record LookedUpUser(string UserId, string Organization, string Key
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PreviousKey = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PreviousKeyExpiresAt = null)
 {
-    /// <summary>This answer already written as JSON by <see cref="LookupJson"/>, when a cached row holds it; never part of the answer itself.</summary>
+    /// <summary>
+    /// This answer already written as JSON by <see cref="LookupJson"/>, when a cached row holds it; never part of the
+    /// answer itself. Set last: a <c>with</c> copies it, so a copy that changes a field must set it again (or to null).
+    /// </summary>
     [JsonIgnore]
     internal byte[]? Json { get; set; }
+
+    // Printed (a log line, an assertion message, a debugger) without its keys.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("UserId = ").Append(UserId).Append(", SyncState = ").Append(SyncState).Append(", Usable = ").Append(Usable).Append(", Expired = ").Append(Expired);
+        return true;
+    }
 }
 /// <summary>A user whose row exists but cannot be answered; <c>reason</c> is <c>key_unreadable</c> (the key does not decrypt).</summary>
 public sealed record LookupFailure(string UserId, string Reason);
@@ -47,6 +57,11 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     : IDisposable
 {
     private const int MaxIdleReaders = 16;
+    /// <summary>
+    /// Rows with longer extra info keep no JSON: escaped, a character can take six bytes (4,000 Hangul characters are
+    /// ~24 KB of JSON beside the row's own 8 KB), and writing such an answer costs little beside sending it.
+    /// </summary>
+    private const int MaxKeptJsonExtraInfo = 256;
     private readonly ConcurrentBag<RowReader> _idle = [];
     private readonly UserRowCache<Row>? _cache = changes is not null && options.Value.CacheSize > 0 ? new(changes, options.Value.CacheSize) : null;
 
@@ -158,7 +173,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
     /// </summary>
     private LookedUpUser WithJson(Row row, LookedUpUser answer)
     {
-        if (_cache is null) return answer;
+        if (_cache is null || answer.ExtraInfo.Length > MaxKeptJsonExtraInfo) return answer;
         var previousKeyShown = answer.PreviousKey is not null;
         if (row.Json is not { } written || written.Expired != answer.Expired || written.PreviousKeyShown != previousKeyShown)
             row.Json = written = new Row.Written(answer.Expired, previousKeyShown, LookupJson.Serialize(answer));

@@ -54,17 +54,24 @@ public static class LookupJson
         writer.WriteEndObject();
     }
 
-    /// <summary>A whole batch answer; the users, whose number is unbounded by this writer, are flushed to the connection every 16 KB.</summary>
+    /// <summary>
+    /// A whole batch answer. The users are handed to the connection every 16 KB written, counted across the writer's
+    /// own buffers (it passes each full one to the pipe unflushed), so that a large answer is sent as it is written
+    /// and waits for a slow client instead of growing in memory.
+    /// </summary>
     public static async Task WriteAsync(Utf8JsonWriter writer, PipeWriter body, LookupResponse response, CancellationToken ct)
     {
         writer.WriteStartObject();
         writer.WriteStartArray(Users);
+        long flushedAt = 0;
         foreach (var user in response.Users)
         {
             WriteUser(writer, user);
-            if (writer.BytesPending < FlushAt) continue;
+            if (writer.BytesCommitted + writer.BytesPending - flushedAt < FlushAt) continue;
             writer.Flush();
-            await body.FlushAsync(ct);
+            flushedAt = writer.BytesCommitted;
+            var flushed = await body.FlushAsync(ct);
+            if (flushed.IsCompleted || flushed.IsCanceled) return; // the client is gone: nobody reads the rest
         }
         writer.WriteEndArray();
         WriteStrings(writer, NotFound, response.NotFound);
@@ -81,8 +88,13 @@ public static class LookupJson
         writer.WriteEndObject();
     }
 
-    private static void WriteStrings(Utf8JsonWriter writer, JsonEncodedText name, IReadOnlyList<string> values)
+    private static void WriteStrings(Utf8JsonWriter writer, JsonEncodedText name, IReadOnlyList<string>? values)
     {
+        if (values is null)
+        {
+            writer.WriteNull(name);
+            return;
+        }
         writer.WriteStartArray(name);
         foreach (var value in values) writer.WriteStringValue(value);
         writer.WriteEndArray();
@@ -104,12 +116,19 @@ public sealed class LookupAnswer<T>(T value) : IResult, IEndpointMetadataProvide
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
         var body = response.BodyWriter;
-        await using (var writer = new Utf8JsonWriter(body))
+        try
         {
-            if (value is LookupResponse many) await LookupJson.WriteAsync(writer, body, many, http.RequestAborted);
-            else LookupJson.WriteUser(writer, value as LookedUpUser ?? throw new InvalidOperationException($"No lookup answer is a {typeof(T).Name}."));
+            await using (var writer = new Utf8JsonWriter(body))
+            {
+                if (value is LookupResponse many) await LookupJson.WriteAsync(writer, body, many, http.RequestAborted);
+                else LookupJson.WriteUser(writer, value as LookedUpUser ?? throw new InvalidOperationException($"No lookup answer is a {typeof(T).Name}."));
+            }
+            await body.FlushAsync(http.RequestAborted);
         }
-        await body.FlushAsync(http.RequestAborted);
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client left mid-answer (already audited as answered), as TypedResults.Ok lets it leave: no error.
+        }
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>

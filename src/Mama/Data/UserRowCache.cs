@@ -3,7 +3,8 @@ using System.Collections.Concurrent;
 namespace Mama.Data;
 
 /// <summary>
-/// Rows of the <c>users</c> table kept in memory by user ID, valid until the next committed write to the table
+/// Rows of the <c>users</c> table kept in memory by a text key (a user ID for the lookups' rows; a search or a filter
+/// for the list's probes and totals), valid until the next committed write to the table
 /// (<see cref="UserTableChanges"/>). Callers note <see cref="Version"/> before they read the database and pass it to
 /// <see cref="Add"/>, so a row read while a write committed is never served. A committed write drops every row (none
 /// is valid after it, and the lookups' rows hold decrypted keys); when full, it starts over. A generation number

@@ -45,6 +45,63 @@ public sealed class LookupJsonTests
         Assert.Equal(JsonSerializer.Serialize(new LookupResponse([], [], [], []), MamaJson.Options), await WriteAsync(new LookupResponse([], [], [], [])));
     }
 
+    [Theory]
+    [InlineData('a', 4000)]
+    [InlineData('a', 100)]
+    [InlineData('가', 4000)]
+    public async Task ALargeAnswerIsHandedToTheConnectionEvery16KbNotHeldWhole(char letter, int length)
+    {
+        var users = Enumerable.Range(0, 1000).Select(i => Samples[0] with { UserId = $"u-{i}", ExtraInfo = new string(letter, length) }).ToList();
+        var oneUser = LookupJson.Serialize(users[0]).Length;
+        var body = new CountingWriter(new Pipe(new PipeOptions(pauseWriterThreshold: 0)).Writer);
+
+        await using (var writer = new Utf8JsonWriter(body)) await LookupJson.WriteAsync(writer, body, new LookupResponse(users, [], [], []), CancellationToken.None);
+
+        Assert.True(body.Flushes >= body.Written / (16 * 1024 + oneUser), $"{body.Flushes} flushes for {body.Written} bytes");
+        Assert.InRange(body.MostUnflushed, 0, 16 * 1024 + oneUser);
+    }
+
+    [Fact]
+    public void AnAnswerPrintsWithoutItsKeys()
+    {
+        var user = Samples[2] with { };
+        user.Json = LookupJson.Serialize(user);
+
+        var printed = user.ToString();
+
+        Assert.Contains(user.UserId, printed);
+        Assert.DoesNotContain(user.Key, printed);
+        Assert.DoesNotContain(user.PreviousKey!, printed);
+    }
+
+    /// <summary>Counts the bytes a writer hands to the pipe and the most that were ever waiting for a flush.</summary>
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        private long _unflushed;
+        public long Written { get; private set; }
+        public long MostUnflushed { get; private set; }
+        public int Flushes { get; private set; }
+
+        public override void Advance(int bytes)
+        {
+            inner.Advance(bytes);
+            Written += bytes;
+            MostUnflushed = Math.Max(MostUnflushed, _unflushed += bytes);
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Flushes++;
+            _unflushed = 0;
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    }
+
     private static async Task<string> WriteAsync(LookupResponse response)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
