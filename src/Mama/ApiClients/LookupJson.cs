@@ -108,8 +108,6 @@ public static class LookupJson
 public sealed class LookupAnswer<T>(T value) : IResult, IEndpointMetadataProvider
     where T : class
 {
-    public T Value => value;
-
     public async Task ExecuteAsync(HttpContext http)
     {
         var response = http.Response;
