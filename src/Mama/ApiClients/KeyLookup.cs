@@ -140,7 +140,7 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
             }
             else if (caller.Scope == ApiClientScope.Service && !row.Services.Contains(caller.Service, StringComparer.Ordinal)) denied.Add(id);
             else if (Decrypt(row) is not { } key) failed.Add(new LookupFailure(id, KeyProtector.KeyUnreadable));
-            else users.Add(legacy ? Answer(row, key, now, legacy) : WithJson(row, Answer(row, key, now, legacy)));
+            else users.Add(WithJson(row, Answer(row, key, now, legacy), legacy));
         }
 
         var response = new LookupResponse(users, notFound, denied, failed);
@@ -169,11 +169,12 @@ public sealed class KeyLookup(IDbContextFactory<MamaDbContext> dbFactory, KeyPro
 
     /// <summary>
     /// The answer with its JSON, which a cached row keeps for as long as what time decides (expired, the replaced key
-    /// shown) stays as it was written; only for rows the cache may hold, since only they are asked again.
+    /// shown) stays as it was written; only for rows the cache may hold, since only they are asked again. The legacy
+    /// endpoints answer in shapes of their own, so they need none.
     /// </summary>
-    private LookedUpUser WithJson(Row row, LookedUpUser answer)
+    private LookedUpUser WithJson(Row row, LookedUpUser answer, bool legacy)
     {
-        if (_cache is null || answer.ExtraInfo.Length > MaxKeptJsonExtraInfo) return answer;
+        if (legacy || _cache is null || answer.ExtraInfo.Length > MaxKeptJsonExtraInfo) return answer;
         var previousKeyShown = answer.PreviousKey is not null;
         if (row.Json is not { } written || written.Expired != answer.Expired || written.PreviousKeyShown != previousKeyShown)
             row.Json = written = new Row.Written(answer.Expired, previousKeyShown, LookupJson.Serialize(answer));
