@@ -124,6 +124,8 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 # through the users list and searched (their circuits stay alive until the driver's stdin closes).
 rss() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$MAMA_PID/status"; }
 RSS_IDLE="$(rss)"
+# At rest: mama gives back what the GC kept after a burst once allocation stays quiet for a while (Mama:Memory).
+sleep 15; RSS_REST="$(rss)"; RSS_REST_PARTS="$(python3 bench/rss.py "$MAMA_PID")"
 SESSIONS=10
 dotnet build bench/ui-sessions.cs -v quiet --nologo >/dev/null
 mkfifo "$WORK/ui-stdin"
@@ -136,6 +138,7 @@ RSS_UI1=; if grep -q "first session open" "$WORK/ui.log"; then sleep 5; RSS_UI1=
 echo go >&3
 for _ in $(seq 1 600); do grep -q "all sessions open" "$WORK/ui.log" && break; kill -0 "$UI_PID" 2>/dev/null || break; sleep 0.5; done
 if grep -q "all sessions open" "$WORK/ui.log"; then sleep 5; RSS_UI="$(rss) MB"; RSS_SPLIT="; 1 session open: $RSS_UI1 MB, each further session $(awk -v a="$RSS_UI1" -v b="$(rss)" -v n=$((SESSIONS - 1)) 'BEGIN {printf "%.1f", (b - a) / n}') MB"; else RSS_SPLIT=; RSS_UI="not measured (the UI driver failed: $(tail -3 "$WORK/ui.log" | tr '\n' ' '))"; fi
+RSS_UI_REST=; if grep -q "all sessions open" "$WORK/ui.log"; then sleep 15; RSS_UI_REST="$(rss)"; RSS_UI_REST_PARTS="$(python3 bench/rss.py "$MAMA_PID")"; fi
 exec 3>&-; wait "$UI_PID" 2>/dev/null || true
 RSS_PEAK="$(awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$MAMA_PID/status")"
 
@@ -149,7 +152,8 @@ echo "create 1,000 users in one call (emulator over HTTP), first 10 calls: media
 echo "one list page (search + model filter + sort, page_size 50) over $LIST_USERS users, asked 30 times: median $(median "${page_ms[@]}") ms, max $(printf '%s\n' "${page_ms[@]}" | sort -n | tail -1) ms server time"
 echo "  the same page for 19 filters as dense, each seen for the first time (its total counted): median $(median "${first_ms[@]}") ms, max $(printf '%s\n' "${first_ms[@]}" | sort -n | tail -1) ms server time"
 echo "  a search finding 10 users, 10 searches each seen for the first time: median $(median "${few_ms[@]}") ms, max $(printf '%s\n' "${few_ms[@]}" | sort -n | tail -1) ms server time"
-echo "resident memory with $LIST_USERS users: $RSS_IDLE MB idle; $RSS_UI with $SESSIONS UI sessions open (peak $RSS_PEAK MB over the whole run)$RSS_SPLIT"
+echo "resident memory with $LIST_USERS users: $RSS_IDLE MB right after the list pages, $RSS_REST MB at rest 15 s later; $RSS_UI with $SESSIONS UI sessions open, ${RSS_UI_REST:-?} MB 15 s later (peak $RSS_PEAK MB over the whole run)$RSS_SPLIT"
+echo "  at rest: $RSS_REST_PARTS; with the sessions: ${RSS_UI_REST_PARTS:-not measured}"
 
 # Sync throughput on its own instance, against a standalone emulator with latency (MAMA_BENCH_SKIP_SYNC=1 skips it).
 [ -n "${MAMA_BENCH_SKIP_SYNC:-}" ] || { echo; bash bench/sync.sh; }

@@ -27,6 +27,7 @@ public sealed class MamaMetrics
     private readonly Histogram<double> _reconcileDuration, _driftCheckDuration;
     private readonly Counter<long> _rotationsStarted, _keysRotated, _keysFailed;
     private readonly Counter<long> _webhookDeliveries;
+    private readonly Counter<long> _memoryTrims, _memoryReturned;
     private readonly Counter<long> _auditStreamDelivered, _auditStreamFailures;
     private long _auditStreamLag = -1;
     private readonly ObservableGauge<long> _syncUsers;
@@ -57,6 +58,9 @@ public sealed class MamaMetrics
         _keysFailed = Meter.CreateCounter<long>("mama.rotation.keys.failed", "{key}", "Keys whose rotation failed for good.");
 
         _webhookDeliveries = Meter.CreateCounter<long>("mama.webhook.deliveries", "{delivery}", "Webhook delivery attempts, by outcome and status.");
+
+        _memoryTrims = Meter.CreateCounter<long>("mama.memory.trims", "{collection}", "Aggressive collections run at rest after a burst (Mama:Memory:TrimWhenIdle).");
+        _memoryReturned = Meter.CreateCounter<long>("mama.memory.returned", "By", "GC memory those collections gave back to the operating system.");
 
         Meter.CreateObservableGauge("mama.audit.stream.lag", ObserveAuditStreamLag, "{event}", "Audit events not yet delivered to the SIEM stream (the chain's head minus the stream's cursor).");
         _auditStreamDelivered = Meter.CreateCounter<long>("mama.audit.stream.delivered", "{event}", "Audit events the SIEM stream delivered (acknowledged with a 2xx).");
@@ -112,6 +116,12 @@ public sealed class MamaMetrics
     public void KeyRotated() => _keysRotated.Add(1);
 
     public void KeyRotationFailed() => _keysFailed.Add(1);
+
+    public void MemoryTrimmed(long returnedBytes)
+    {
+        _memoryTrims.Add(1);
+        if (returnedBytes > 0) _memoryReturned.Add(returnedBytes);
+    }
 
     /// <param name="outcome"><c>delivered</c>, <c>retrying</c> or <c>failed</c> (gave up).</param>
     public void WebhookDelivery(string outcome, int? status)

@@ -22,6 +22,8 @@ public static class TelemetrySetup
     {
         var services = builder.Services;
         services.AddSingleton<MamaMetrics>();
+        services.AddOptions<MemoryOptions>().BindConfiguration("Mama:Memory").ValidateDataAnnotations().ValidateOnStart();
+        services.AddHostedService<IdleMemoryTrim>();
         services.AddOptions<MetricsOptions>().BindConfiguration("Mama:Metrics").ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
 

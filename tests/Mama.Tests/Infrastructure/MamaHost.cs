@@ -18,6 +18,8 @@ public sealed class MamaHost(TestDatabase database, IReadOnlyDictionary<string, 
         builder.UseSetting("Mama:DataPath", Database.Folder);
         builder.UseSetting("Mama:Jwt:SigningKey", SigningKey);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // A collection is the whole process's: the many hosts of a test run would each run one (IdleMemoryTrimTests turns it on).
+        builder.UseSetting("Mama:Memory:TrimWhenIdle", "false");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
         configure?.Invoke(builder);
