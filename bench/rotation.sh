@@ -25,7 +25,7 @@ dotnet publish src/Mama -c Release -r "$(bash bench/rid.sh)" -o "$WORK/app" --no
 dotnet publish src/Mama.LiteLlmEmulator -c Release -o "$WORK/emulator" --nologo -v quiet >/dev/null
 (cd "$WORK/emulator" && exec dotnet Mama.LiteLlmEmulator.dll --port "$EMULATOR_PORT" --master-key "$MASTER_KEY") > "$WORK/emulator.log" 2>&1 &
 EMULATOR_PID=$!
-ASPNETCORE_ENVIRONMENT=Development Urls="$URL" Mama__DataPath="$WORK/data" Mama__BootstrapAdminPassword=bench-password \
+env ${MAMA_BENCH_ENV:-} ASPNETCORE_ENVIRONMENT=Development Urls="$URL" Mama__DataPath="$WORK/data" Mama__BootstrapAdminPassword=bench-password \
   Logging__LogLevel__Default=Warning LiteLlm__UseEmulator=false LiteLlm__BaseUrl="$EMULATOR" LiteLlm__MasterKey="$MASTER_KEY" \
   LiteLlm__DriftCheckInterval=00:00:00 LiteLlm__InlineSyncBudget=00:00:30 LiteLlm__MaxConcurrency="$CONCURRENCY" \
   bash -c "cd '$WORK/app' && exec dotnet Mama.dll" > "$WORK/mama.log" 2>&1 &
