@@ -54,6 +54,10 @@ def cpu(pid):
     # utime + stime of the process (mama runs under a bash -c that execs it, so the PID is dotnet's own)
     fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+def post_users(body):
+    req = urllib.request.Request(url + '/api/v1/users', data=body, method='POST',
+                                 headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})
+    return json.load(urllib.request.urlopen(req, timeout=300))
 def measure(prefix, label):
     cpu_before = {name: cpu(pid) for name, pid in pids.items()}
     ids = {prefix + '%05d' % i for i in range(users)}
@@ -64,9 +68,7 @@ def measure(prefix, label):
 
     answer = {}
     def create():
-        req = urllib.request.Request(url + '/api/v1/users', data=body, method='POST',
-                                     headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})
-        answer['body'] = json.load(urllib.request.urlopen(req, timeout=300))
+        answer['body'] = post_users(body)
         answer['at'] = time.monotonic()
 
     start = time.monotonic()
@@ -107,8 +109,6 @@ print(f"== mama sync benchmark ({cores} cores; mama and the emulator share them)
 # steady state, which the issue's goal is about. Both are printed.
 measure('sync-', 'the first after a start')
 for round in range(3):
-    warm = json.dumps({'users': [{'user_id': f'warm{round}-%05d' % i, 'allowed_models': ['gpt-4o']} for i in range(users)]}).encode()
-    urllib.request.urlopen(urllib.request.Request(url + '/api/v1/users', data=warm, method='POST',
-                           headers={'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'}), timeout=300).read()
+    post_users(json.dumps({'users': [{'user_id': f'warm{round}-%05d' % i, 'allowed_models': ['gpt-4o']} for i in range(users)]}).encode())
 measure('again-', 'after three more (the sync path compiled)')
 EOF

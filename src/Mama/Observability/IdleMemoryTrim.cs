@@ -39,22 +39,21 @@ public sealed class IdleMemoryTrim(IOptions<MemoryOptions> options, MamaMetrics 
         var o = options.Value;
         if (!o.TrimWhenIdle) return;
         using var timer = new PeriodicTimer(o.CheckInterval);
+        // Totals of the process's allocations: at the last tick and at the last trim.
         var last = GC.GetTotalAllocatedBytes();
-        var sinceTrim = 0L;
+        var trimmedAt = last;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var now = GC.GetTotalAllocatedBytes();
-            var step = now - last;
+            var (step, sinceTrim) = (now - last, now - trimmedAt);
             last = now;
-            sinceTrim += step;
             if (!IsDue(step, sinceTrim, o)) continue;
             var before = GC.GetGCMemoryInfo().TotalCommittedBytes;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             var after = GC.GetGCMemoryInfo().TotalCommittedBytes;
             logger.LogDebug("At rest after {Allocated} bytes allocated: the GC's committed memory went from {Before} to {After} bytes", sinceTrim, before, after);
             metrics.MemoryTrimmed(before - after);
-            last = GC.GetTotalAllocatedBytes();
-            sinceTrim = 0;
+            last = trimmedAt = GC.GetTotalAllocatedBytes();
         }
     }
 }
