@@ -20,6 +20,7 @@ public sealed class KeyRotationSteps(
     LiteLlmClient liteLlm,
     KeyProtector protector,
     KeyMinting minting,
+    SyncRecords records,
     AuditLog audit,
     TimeProvider clock,
     MamaMetrics metrics,
@@ -107,53 +108,54 @@ public sealed class KeyRotationSteps(
     }
 
     /// <summary>
-    /// Step 5, the swap, in one transaction: previous ← current (working until now + grace), current ← next, the rotation
-    /// ends for this user, its item is live (an earlier replaced key was revoked and recorded in a round of its own). False when
-    /// this worker no longer holds the lease or the user changed since the push.
+    /// Step 5, the swap, in one transaction (shared with other users' results, <see cref="SyncRecords"/>): previous ←
+    /// current (working until now + grace), current ← next, the rotation ends for this user, its item is live (an earlier
+    /// replaced key was revoked and recorded in a round of its own). False when this worker no longer holds the lease or
+    /// the user changed since the push.
     /// </summary>
     public async Task<bool> RecordSwapAsync(User user, string leaseToken, bool keepLease, DateTimeOffset? specAt = null)
     {
         var none = CancellationToken.None;
         var now = clock.GetUtcNow();
         var expires = now + (user.RotationGrace ?? TimeSpan.Zero);
-        await using var db = await dbFactory.CreateDbContextAsync(none);
-        await using var transaction = await db.Database.BeginTransactionAsync(none);
-        var swapped = await db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken && u.Version == user.Version && u.NextKeyHash != null)
-            .ExecuteUpdateAsync(s =>
-            {
-                s.SetProperty(u => u.PreviousKeyCiphertext, u => u.KeyCiphertext)
-                .SetProperty(u => u.PreviousKeyEncryptionKeyId, u => u.KeyEncryptionKeyId)
-                .SetProperty(u => u.PreviousKeyHash, u => u.KeyHash)
-                .SetProperty(u => u.PreviousKeyLastFour, u => u.KeyLastFour)
-                .SetProperty(u => u.PreviousKeyExpiresAt, u => u.KeyLiveAt == null ? now : expires) // a key that never went live needs no window
-                .SetProperty(u => u.KeyCiphertext, u => u.NextKeyCiphertext!)
-                .SetProperty(u => u.KeyEncryptionKeyId, u => u.NextKeyEncryptionKeyId!)
-                .SetProperty(u => u.KeyHash, u => u.NextKeyHash!)
-                .SetProperty(u => u.KeyLastFour, u => u.NextKeyLastFour!)
-                .SetProperty(u => u.NextKeyCiphertext, (byte[]?)null)
-                .SetProperty(u => u.NextKeyEncryptionKeyId, (string?)null)
-                .SetProperty(u => u.NextKeyHash, (string?)null)
-                .SetProperty(u => u.NextKeyLastFour, (string?)null)
-                .SetProperty(u => u.RotationId, (string?)null)
-                .SetProperty(u => u.RotationGrace, (TimeSpan?)null)
-                .SetProperty(u => u.KeyLiveAt, now)
-                .SetProperty(u => u.SyncState, SyncState.Synced)
-                .SetProperty(u => u.SyncError, (string?)null)
-                .SetProperty(u => u.SyncAttempts, 0)
-                .SetProperty(u => u.LastSyncedAt, specAt ?? now)
-                .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null);
-                // With no grace, the same worker goes on to revoke the replaced key at once, under the lease it holds.
-                if (!keepLease) s.SetProperty(u => u.SyncLeaseOwner, (string?)null).SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null);
-            }, none);
-        if (swapped == 0) return false;
-
-        await db.KeyRotationItems.Where(i => i.RotationId == user.RotationId && i.UserDbId == user.Id)
-            .ExecuteUpdateAsync(s => s.SetProperty(i => i.State, RotationItemStates.Live).SetProperty(i => i.LiveAt, now).SetProperty(i => i.Error, (string?)null), none);
-        audit.Stage(db, new AuditEntry(Actor.System, Live, AuditResult.Success, 200, [user.UserId],
-            new { rotation_id = user.RotationId, previous_key_expires_at = expires }));
-        WebhookOutbox.Stage(db, WebhookEvents.KeyRotated, [user.UserId], now, new { rotation_id = user.RotationId, previous_key_expires_at = expires });
-        await db.SaveChangesAsync(none);
-        await transaction.CommitAsync(none);
+        var swapped = await records.RecordAsync(user.Id, async db =>
+        {
+            var changed = await db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken && u.Version == user.Version && u.NextKeyHash != null)
+                .ExecuteUpdateAsync(s =>
+                {
+                    s.SetProperty(u => u.PreviousKeyCiphertext, u => u.KeyCiphertext)
+                    .SetProperty(u => u.PreviousKeyEncryptionKeyId, u => u.KeyEncryptionKeyId)
+                    .SetProperty(u => u.PreviousKeyHash, u => u.KeyHash)
+                    .SetProperty(u => u.PreviousKeyLastFour, u => u.KeyLastFour)
+                    .SetProperty(u => u.PreviousKeyExpiresAt, u => u.KeyLiveAt == null ? now : expires) // a key that never went live needs no window
+                    .SetProperty(u => u.KeyCiphertext, u => u.NextKeyCiphertext!)
+                    .SetProperty(u => u.KeyEncryptionKeyId, u => u.NextKeyEncryptionKeyId!)
+                    .SetProperty(u => u.KeyHash, u => u.NextKeyHash!)
+                    .SetProperty(u => u.KeyLastFour, u => u.NextKeyLastFour!)
+                    .SetProperty(u => u.NextKeyCiphertext, (byte[]?)null)
+                    .SetProperty(u => u.NextKeyEncryptionKeyId, (string?)null)
+                    .SetProperty(u => u.NextKeyHash, (string?)null)
+                    .SetProperty(u => u.NextKeyLastFour, (string?)null)
+                    .SetProperty(u => u.RotationId, (string?)null)
+                    .SetProperty(u => u.RotationGrace, (TimeSpan?)null)
+                    .SetProperty(u => u.KeyLiveAt, now)
+                    .SetProperty(u => u.SyncState, SyncState.Synced)
+                    .SetProperty(u => u.SyncError, (string?)null)
+                    .SetProperty(u => u.SyncAttempts, 0)
+                    .SetProperty(u => u.LastSyncedAt, specAt ?? now)
+                    .SetProperty(u => u.NextSyncAt, (DateTimeOffset?)null);
+                    // With no grace, the same worker goes on to revoke the replaced key at once, under the lease it holds.
+                    if (!keepLease) s.SetProperty(u => u.SyncLeaseOwner, (string?)null).SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null);
+                }, none);
+            if (changed == 0) return false;
+            await db.KeyRotationItems.Where(i => i.RotationId == user.RotationId && i.UserDbId == user.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(i => i.State, RotationItemStates.Live).SetProperty(i => i.LiveAt, now).SetProperty(i => i.Error, (string?)null), none);
+            audit.Stage(db, new AuditEntry(Actor.System, Live, AuditResult.Success, 200, [user.UserId],
+                new { rotation_id = user.RotationId, previous_key_expires_at = expires }));
+            WebhookOutbox.Stage(db, WebhookEvents.KeyRotated, [user.UserId], now, new { rotation_id = user.RotationId, previous_key_expires_at = expires });
+            return true;
+        });
+        if (!swapped) return false;
         metrics.KeyRotated();
         await LogIfFinishedAsync(user.RotationId);
         return true;
@@ -175,27 +177,31 @@ public sealed class KeyRotationSteps(
     }
 
     /// <summary>
-    /// Step 7's record: the replaced key is gone (verified), so its slot is cleared and its rotation is complete for this
-    /// user. The sync state and the lease are left as they are: the caller goes on with whatever else the user needs.
+    /// Step 7's record (in a shared commit, <see cref="SyncRecords"/>): the replaced key is gone (verified), so its slot is
+    /// cleared and its rotation is complete for this user. With <paramref name="release"/> (the caller knows the user needs
+    /// nothing else) the lease is released in the same write; otherwise the sync state and the lease are left as they are,
+    /// and the caller goes on with whatever else the user needs.
     /// </summary>
-    public async Task<bool> RecordRevokedAsync(User user, string leaseToken)
+    public Task<bool> RecordRevokedAsync(User user, string leaseToken, bool release = false)
     {
         var none = CancellationToken.None;
         var now = clock.GetUtcNow();
-        await using var db = await dbFactory.CreateDbContextAsync(none);
-        await using var transaction = await db.Database.BeginTransactionAsync(none);
-        var cleared = await db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken && u.Version == user.Version && u.PreviousKeyHash == user.PreviousKeyHash)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.PreviousKeyCiphertext, (byte[]?)null)
-                .SetProperty(u => u.PreviousKeyEncryptionKeyId, (string?)null)
-                .SetProperty(u => u.PreviousKeyHash, (string?)null)
-                .SetProperty(u => u.PreviousKeyLastFour, (string?)null)
-                .SetProperty(u => u.PreviousKeyExpiresAt, (DateTimeOffset?)null), none);
-        if (cleared == 0) return false;
-        await CloseRevokedAsync(db, user, now);
-        await db.SaveChangesAsync(none);
-        await transaction.CommitAsync(none);
-        return true;
+        return records.RecordAsync(user.Id, async db =>
+        {
+            var cleared = await db.KeyUsers.Where(u => u.Id == user.Id && u.SyncLeaseOwner == leaseToken && u.Version == user.Version && u.PreviousKeyHash == user.PreviousKeyHash)
+                .ExecuteUpdateAsync(s =>
+                {
+                    s.SetProperty(u => u.PreviousKeyCiphertext, (byte[]?)null)
+                    .SetProperty(u => u.PreviousKeyEncryptionKeyId, (string?)null)
+                    .SetProperty(u => u.PreviousKeyHash, (string?)null)
+                    .SetProperty(u => u.PreviousKeyLastFour, (string?)null)
+                    .SetProperty(u => u.PreviousKeyExpiresAt, (DateTimeOffset?)null);
+                    if (release) s.SetProperty(u => u.SyncLeaseOwner, (string?)null).SetProperty(u => u.SyncLeaseUntil, (DateTimeOffset?)null);
+                }, none);
+            if (cleared == 0) return false;
+            await CloseRevokedAsync(db, user, now);
+            return true;
+        });
     }
 
     /// <summary>The live item of the rotation that replaced <paramref name="user"/>'s previous key becomes revoked, with its events.</summary>

@@ -158,7 +158,7 @@ public sealed partial class KeySync(
             }
             if (lease.IsLost) return new SyncOutcome(user.UserId, SyncOutcome.Pending, LeaseLostReason);
 
-            var (outcome, held) = await RecordAsync(user, lease.Token, result);
+            var (outcome, held) = await RecordAsync(user, lease.Token, result, force);
             swapped = result.Kind == ResultKind.Swapped ? user.Version : null;
             if (outcome is not null || !held)
             {
@@ -292,7 +292,7 @@ public sealed partial class KeySync(
     /// the one pushed; it also releases the lease. No outcome with the lease still held means the user changed
     /// meanwhile: the caller pushes again. Not held: the result is dropped for the holder.
     /// </summary>
-    private async Task<(SyncOutcome? Outcome, bool Held)> RecordAsync(User user, string token, Result result)
+    private async Task<(SyncOutcome? Outcome, bool Held)> RecordAsync(User user, string token, Result result, bool force)
     {
         var none = CancellationToken.None; // the push happened: its outcome is recorded even if the caller gave up
         var (id, version, now) = (user.Id, user.Version, clock.GetUtcNow());
@@ -311,8 +311,11 @@ public sealed partial class KeySync(
         }
         else if (result.Kind == ResultKind.Revoked)
         {
-            // The lease is kept: the caller's next round pushes whatever else the user needs (its current key, a rotation).
-            if (await rotation.RecordRevokedAsync(user, token)) return (null, true);
+            // A synced user needs nothing else (unless forced, which pushes its current key too): the record releases the
+            // lease. Otherwise it is kept, and the caller's next round pushes whatever else the user needs (its current key, a rotation).
+            var done = !force && user.DeletedAt is null && user.SyncState == SyncState.Synced && user.NextKeyHash is null;
+            if (await rotation.RecordRevokedAsync(user, token, release: done))
+                return done ? (new SyncOutcome(user.UserId, SyncOutcome.Synced), true) : (null, true);
             recorded = 0;
             outcome = new SyncOutcome(user.UserId, SyncOutcome.Synced);
         }
