@@ -6,8 +6,9 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace Mama.Tests.Infrastructure;
 
 /// <summary>
-/// Holds the one save in this process that changes a given user, just before it writes, until the test opens the gate:
-/// a database that answers one call of a batch late, so a test can look at the UI in between without timing anything.
+/// Holds the one save in this process that changes a given user, just before it writes (and before it takes the write
+/// lock), until the test opens the gate: a database that answers one call of a batch late, so a test can look at the UI
+/// in between without timing anything.
 /// Watched through EF Core's diagnostic events (like <see cref="KeySaves"/>); the held save's thread waits, as on a lock.
 /// </summary>
 public sealed class SaveGate : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
@@ -38,7 +39,11 @@ public sealed class SaveGate : IObserver<DiagnosticListener>, IObserver<KeyValue
 
     public void OnNext(KeyValuePair<string, object?> value)
     {
-        if (value.Key != CoreEventId.SaveChangesStarting.Name || value.Value is not DbContextEventData { Context: { } context }) return;
+        // A save that chains audit events begins its transaction first, and on SQLite that BEGIN IMMEDIATE takes the write
+        // lock: held there, every other writer would wait on the busy timeout with a pool thread blocked each, and the
+        // test's own continuation would starve. So the save is held before whichever of the two comes first.
+        if ((value.Key != CoreEventId.SaveChangesStarting.Name && value.Key != RelationalEventId.TransactionStarting.Name)
+            || value.Value is not DbContextEventData { Context: { } context }) return;
         if (!context.ChangeTracker.Entries<User>().Any(e => e.State == EntityState.Modified && e.Entity.UserId == _userId)) return;
         if (Interlocked.Exchange(ref _held, 1) == 1) return;
         _reached.TrySetResult();
