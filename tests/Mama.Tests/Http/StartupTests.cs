@@ -139,7 +139,8 @@ public sealed partial class StartupTests
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            // A guard against a hang, not a timing: a cold `dotnet Mama.dll` beside a full test run on 2 cores can take a while.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             if (whileRunning is not null)
             {
                 var exited = process.WaitForExitAsync(timeout.Token);
